@@ -1,0 +1,61 @@
+# Every target that needs the toolchain depends on `setup`, which is idempotent: a fresh clone
+# needs nothing but `make synth` or `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# node_modules/.bin first: the pinned Node 24 runs jsii, the CDK CLI, esbuild and the tests;
+# NodejsFunction finds esbuild here instead of falling back to Docker.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+
+VENV_STAMP := .venv/.installed
+NODE_STAMP := node_modules/.installed
+DYNAMODB_LOCAL_STAMP := .cache/dynamodb-local.path
+
+.PHONY: help setup synth test lint test-python test-lambda cfn-lint local local-token smoke bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(VENV_STAMP): requirements.txt requirements-dev.txt
+	python3 -m venv .venv
+	.venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(DYNAMODB_LOCAL_STAMP): scripts/dynamodb-local.sh
+	mkdir -p .cache
+	bash scripts/dynamodb-local.sh > $@.tmp && mv $@.tmp $@
+
+setup: $(VENV_STAMP) $(NODE_STAMP) $(DYNAMODB_LOCAL_STAMP) ## Install the toolchain (venv, npm ci, DynamoDB Local)
+
+export DYNAMODB_LOCAL_DIR = $(shell cat $(DYNAMODB_LOCAL_STAMP) 2>/dev/null)
+
+synth: setup ## Synthesize the pipeline and every stage into cdk.out; any cdk-nag finding fails
+	rm -rf cdk.out
+	cdk synth '**' --quiet
+
+lint: setup ## ruff, mypy and the TypeScript compiler in strict mode
+	ruff check .
+	ruff format --check .
+	mypy
+	tsc -p lambda/tsconfig.json --noEmit
+
+test-python: setup ## pytest: CDK assertions, config, the nag gate
+	pytest
+
+test-lambda: setup ## node --test: the handlers against DynamoDB Local
+	node --test --test-concurrency=1 'lambda/test/**/*.test.ts'
+
+cfn-lint: synth ## cfn-lint over every synthesized template
+	find cdk.out -name '*.template.json' -print0 | xargs -0 cfn-lint --
+
+test: lint test-lambda test-python cfn-lint ## Every test
+
+clean: ## Remove build output and installed toolchains
+	rm -rf cdk.out .venv node_modules .cache .pytest_cache .mypy_cache .ruff_cache .bench

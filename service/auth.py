@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cognito as cognito
+from constructs import Construct
+
+from config import ExternalAuth
+
+
+class ApiAuthorization(Construct):
+    """Who may call the API: a JWT issuer, its accepted audiences, and the scopes it grants.
+
+    By default each stage runs its own Cognito user pool with a `users` resource server and a
+    machine-to-machine client (client-credentials grant) for smoke tests and back-office callers.
+    A stage may instead trust an external OIDC issuer, in which case no pool is created.
+    """
+
+    RESOURCE_SERVER = "users"
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage_name: str,
+        service_name: str,
+        read_scope: str,
+        write_scope: str,
+        external: ExternalAuth | None,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.user_pool: cognito.UserPool | None = None
+        self.machine_client: cognito.UserPoolClient | None = None
+        self.token_url: str | None = None
+        if external is not None:
+            self.issuer_url = external.issuer_url
+            self.audience = list(external.audience)
+            return
+
+        self.user_pool = cognito.UserPool(
+            self,
+            "UserPool",
+            self_sign_up_enabled=False,
+            sign_in_aliases=cognito.SignInAliases(email=True),
+            password_policy=cognito.PasswordPolicy(
+                min_length=14,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_digits=True,
+                require_symbols=True,
+                temp_password_validity=Duration.days(1),
+            ),
+            mfa=cognito.Mfa.REQUIRED,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            feature_plan=cognito.FeaturePlan.PLUS,
+            standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+            account_recovery=cognito.AccountRecovery.NONE,
+            deletion_protection=removal_policy is RemovalPolicy.RETAIN,
+            removal_policy=removal_policy,
+        )
+        read = cognito.ResourceServerScope(
+            scope_name=read_scope.split("/")[1], scope_description="Read users"
+        )
+        write = cognito.ResourceServerScope(
+            scope_name=write_scope.split("/")[1], scope_description="Write users"
+        )
+        resource_server = self.user_pool.add_resource_server(
+            "ResourceServer", identifier=self.RESOURCE_SERVER, scopes=[read, write]
+        )
+        self.machine_client = self.user_pool.add_client(
+            "MachineClient",
+            generate_secret=True,
+            auth_flows=cognito.AuthFlow(),
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(client_credentials=True),
+                scopes=[
+                    cognito.OAuthScope.resource_server(resource_server, read),
+                    cognito.OAuthScope.resource_server(resource_server, write),
+                ],
+            ),
+            access_token_validity=Duration.minutes(60),
+            prevent_user_existence_errors=True,
+        )
+        # The hosted domain prefix is a global name, so it is derived from account and stage.
+        domain = self.user_pool.add_domain(
+            "Domain",
+            cognito_domain=cognito.CognitoDomainOptions(
+                domain_prefix=f"{service_name}-{stage_name}-{Stack.of(self).account}"
+            ),
+        )
+        region = Stack.of(self).region
+        self.issuer_url = f"https://cognito-idp.{region}.amazonaws.com/{self.user_pool.user_pool_id}"
+        self.audience = [self.machine_client.user_pool_client_id]
+        self.token_url = f"{domain.base_url()}/oauth2/token"

@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_nodejs as nodejs
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from compliance import acknowledge
+from service.contract import Operation
+
+# The newest Node.js runtime this CDK version offers; a unit test fails when CDK adds a newer one.
+RUNTIME = lambda_.Runtime.NODEJS_24_X
+TIMEOUT = Duration.seconds(30)
+# Handlers are I/O bound (one DynamoDB call) but their cold start is CPU bound, and Lambda grants
+# CPU in proportion to memory: 512 MB keeps cold starts short at a small premium over 256 MB.
+MEMORY_MB = 512
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Lambda loads the bundle as an ES module; libraries that still call require() need a shim.
+ESM_REQUIRE_SHIM = (
+    "import { createRequire as __createRequire } from 'node:module';"
+    "const require = __createRequire(import.meta.url);"
+)
+
+
+@dataclass(frozen=True)
+class FunctionSettings:
+    table: dynamodb.ITable
+    log_retention: logs.RetentionDays
+    removal_policy: RemovalPolicy
+    environment: Mapping[str, str]
+
+
+class UserFunction(Construct):
+    """One operation's function with everything it owns: its role, log group and dead-letter queue.
+
+    The role is written by hand instead of granted: it holds exactly the DynamoDB actions the
+    handler calls (from the service contract) on the table, writes to its own log group only,
+    and sends to its own queue only.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, operation: Operation, settings: FunctionSettings
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.operation = operation
+
+        self.log_group = logs.LogGroup(
+            self, "Logs", retention=settings.log_retention, removal_policy=settings.removal_policy
+        )
+        # Lambda sends only failed *asynchronous* invocations here; API Gateway invokes
+        # synchronously, so in normal operation this queue stays empty and its alarm means
+        # someone invoked the function asynchronously and it failed after all retries.
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+            removal_policy=settings.removal_policy,
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "Serverless-SQSRedrivePolicy",
+            (
+                "This queue is itself the function's dead-letter queue; nothing consumes it "
+                "automatically, so there is no processing failure to redrive."
+            ),
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Runs the {operation.name} handler",
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=list(operation.dynamodb_actions), resources=[settings.table.table_arn]
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            )
+        )
+
+        self.function = nodejs.NodejsFunction(
+            self,
+            "Function",
+            entry=str(operation.entry),
+            handler="handler",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            memory_size=MEMORY_MB,
+            timeout=TIMEOUT,
+            tracing=lambda_.Tracing.ACTIVE,
+            role=self.role,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            dead_letter_queue=self.dead_letter_queue,
+            environment={**settings.environment, "TABLE_NAME": settings.table.table_name},
+            deps_lock_file_path=str(PROJECT_ROOT / "package-lock.json"),
+            project_root=str(PROJECT_ROOT),
+            bundling=nodejs.BundlingOptions(
+                format=nodejs.OutputFormat.ESM,
+                target="node24",
+                minify=True,
+                source_map=True,
+                main_fields=["module", "main"],
+                banner=ESM_REQUIRE_SHIM,
+                # The runtime ships SDK v3; bundling it would only add size and cold-start time.
+                external_modules=["@aws-sdk/*"],
+                force_docker_bundling=False,
+            ),
+        )
+        acknowledge(
+            self.role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5[Resource::*]",
+            (
+                "X-Ray active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, "
+                "which support no resource-level permissions; the statement holds only those "
+                "two actions, added by Tracing.ACTIVE."
+            ),
+        )
+
+
+class UserFunctions(Construct):
+    """One function per operation of the service contract."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        operations: Sequence[Operation],
+        settings: FunctionSettings,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.by_operation: dict[str, UserFunction] = {
+            operation.name: UserFunction(self, operation.construct_id, operation=operation, settings=settings)
+            for operation in operations
+        }

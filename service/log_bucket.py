@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from compliance import acknowledge
+
+LOG_EXPIRATION = Duration.days(365)
+NONCURRENT_EXPIRATION = Duration.days(30)
+
+
+class LogBucket(Construct):
+    """Where CloudFront writes its access logs.
+
+    Always retained: auto-deleting objects would need a custom-resource Lambda that the nag
+    packs cannot inspect, and logs are evidence worth keeping after a stack is gone.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            versioned=True,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            # CloudFront standard logging writes with ACLs; with BUCKET_OWNER_ENFORCED the
+            # template synthesizes but the deployment fails.
+            object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireOldLogs",
+                    expiration=LOG_EXPIRATION,
+                    noncurrent_version_expiration=NONCURRENT_EXPIRATION,
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                )
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            self.bucket,
+            "AwsSolutions-S1",
+            (
+                "This bucket is the access-log destination itself; logging its own access to "
+                "itself would loop, and a second log bucket would only move the finding."
+            ),
+        )

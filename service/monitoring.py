@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from service.functions import TIMEOUT, UserFunction
+
+# A function this close to its 30 s timeout is about to fail; one such invocation is enough.
+SLOW_INVOCATION_MS = 25_000
+
+
+class Monitoring(Construct):
+    """The alarms an operator needs for this service, all notifying one encrypted SNS topic."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        functions: Sequence[UserFunction],
+        http_api: apigwv2.HttpApi,
+        alarm_email: str | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        assert TIMEOUT.to_milliseconds() > SLOW_INVOCATION_MS
+        key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            enable_key_rotation=True,
+            description="Encrypts users-service alarm notifications",
+        )
+        # CloudWatch publishes alarm notifications to the topic, so it must use the key.
+        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        self.topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
+        if alarm_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+        self._action = cloudwatch_actions.SnsAction(self.topic)
+        self.alarms: list[cloudwatch.Alarm] = []
+        self.dead_letter_alarms: list[cloudwatch.Alarm] = []
+
+        one_minute = Duration.minutes(1)
+        for user_function in functions:
+            name = user_function.operation.construct_id
+            function = user_function.function
+            self._alarm(
+                f"{name}Slow",
+                function.metric_duration(statistic="Maximum", period=one_minute),
+                threshold=SLOW_INVOCATION_MS,
+                description=f"An invocation of {name} ran longer than {SLOW_INVOCATION_MS // 1000} s",
+            )
+            self._alarm(
+                f"{name}Errors",
+                function.metric_errors(statistic="Sum", period=one_minute),
+                threshold=0,
+                description=f"{name} raised errors (unhandled exceptions or timeouts)",
+            )
+            self._alarm(
+                f"{name}Throttles",
+                function.metric_throttles(statistic="Sum", period=one_minute),
+                threshold=0,
+                description=f"{name} was throttled: concurrency is exhausted",
+            )
+            self.dead_letter_alarms.append(
+                self._alarm(
+                    f"{name}DeadLetters",
+                    user_function.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                        statistic="Maximum", period=one_minute
+                    ),
+                    threshold=0,
+                    description=f"Failed asynchronous invocations of {name} wait in its dead-letter queue",
+                )
+            )
+        self._alarm(
+            "Api5xx",
+            http_api.metric_server_error(statistic="Sum", period=one_minute),
+            threshold=0,
+            description="The API answered with 5xx errors",
+        )
+        self._alarm(
+            "ApiLatency",
+            http_api.metric_latency(statistic="p99", period=Duration.minutes(5)),
+            threshold=3_000,
+            evaluation_periods=3,
+            description="The API's p99 latency stayed above 3 s for 15 minutes",
+        )
+
+    def _alarm(
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        *,
+        threshold: float,
+        description: str,
+        evaluation_periods: int = 1,
+    ) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=evaluation_periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        alarm.add_alarm_action(self._action)
+        alarm.add_ok_action(self._action)
+        self.alarms.append(alarm)
+        return alarm

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from constructs import Construct
+
+from config import StageConfig
+from service.api import UsersApi
+from service.auth import ApiAuthorization
+from service.contract import ServiceContract
+from service.database import UsersTable
+from service.edge import ApiDistribution, EdgeFirewall
+from service.functions import FunctionSettings, UserFunctions
+from service.log_bucket import LogBucket
+from service.monitoring import Monitoring
+
+
+class UsersServiceStack(Stack):
+    """Composes the service's constructs; the logic lives in the constructs."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: StageConfig,
+        service_name: str,
+        contract: ServiceContract,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        removal_policy = RemovalPolicy.RETAIN if stage.retain_data else RemovalPolicy.DESTROY
+        log_retention = stage.log_retention
+
+        database = UsersTable(
+            self,
+            "Database",
+            partition_key=contract.partition_key,
+            sort_key=contract.sort_key,
+            retain_data=stage.retain_data,
+        )
+        functions = UserFunctions(
+            self,
+            "Functions",
+            operations=contract.operations,
+            settings=FunctionSettings(
+                table=database.table,
+                log_retention=log_retention,
+                removal_policy=removal_policy,
+                environment={
+                    "POWERTOOLS_SERVICE_NAME": service_name,
+                    "POWERTOOLS_METRICS_NAMESPACE": "UsersService",
+                    "POWERTOOLS_LOG_LEVEL": "INFO",
+                    "STAGE": stage.name.value,
+                },
+            ),
+        )
+        authorization = ApiAuthorization(
+            self,
+            "Authorization",
+            stage_name=stage.name.value,
+            service_name=service_name,
+            read_scope=contract.read_scope,
+            write_scope=contract.write_scope,
+            external=stage.external_auth,
+            removal_policy=removal_policy,
+        )
+        api = UsersApi(
+            self,
+            "Api",
+            functions=list(functions.by_operation.values()),
+            issuer_url=authorization.issuer_url,
+            audience=authorization.audience,
+            cors_allowed_origins=stage.cors_allowed_origins,
+            throttle=stage.throttle,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        log_bucket = LogBucket(self, "Logs")
+        firewall = EdgeFirewall(self, "Firewall", rate_limit=stage.waf_rate_limit)
+        edge = ApiDistribution(
+            self,
+            "Edge",
+            api_endpoint=api.http_api.api_endpoint,
+            log_bucket=log_bucket.bucket,
+            web_acl_arn=firewall.web_acl.attr_arn,
+            custom_domain=stage.custom_domain,
+        )
+        monitoring = Monitoring(
+            self,
+            "Monitoring",
+            functions=list(functions.by_operation.values()),
+            http_api=api.http_api,
+            alarm_email=stage.alarm_email,
+        )
+
+        self.table = database.table
+        self.functions = functions
+        self.api = api
+        self.authorization = authorization
+        self.edge = edge
+        self.monitoring = monitoring
+
+        self.api_url_output = CfnOutput(self, "ApiUrl", value=api.url, description="HTTP API endpoint")
+        self.cloudfront_url_output = CfnOutput(
+            self, "CloudFrontUrl", value=edge.url, description="CloudFront URL in front of the API"
+        )
+        self.issuer_output = CfnOutput(self, "IssuerUrl", value=authorization.issuer_url)
+        self.dead_letter_alarms_output = CfnOutput(
+            self,
+            "DeadLetterAlarmNames",
+            value=",".join(alarm.alarm_name for alarm in monitoring.dead_letter_alarms),
+            description="Alarms on the functions' dead-letter queues (checked by the smoke tests)",
+        )
+        self.token_url_output: CfnOutput | None = None
+        self.smoke_client_id_output: CfnOutput | None = None
+        if authorization.machine_client is not None and authorization.token_url is not None:
+            self.token_url_output = CfnOutput(self, "TokenUrl", value=authorization.token_url)
+            self.smoke_client_id_output = CfnOutput(
+                self, "MachineClientId", value=authorization.machine_client.user_pool_client_id
+            )
