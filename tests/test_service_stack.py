@@ -1,0 +1,507 @@
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Match, Template
+
+from config import StageName
+from service.contract import load_contract
+from service.functions import RUNTIME
+from tests.stage_support import build_stage, template_of
+
+CONTRACT = load_contract()
+
+
+@pytest.fixture(scope="module")
+def dev() -> Template:
+    return template_of(build_stage(StageName.DEV))
+
+
+@pytest.fixture(scope="module")
+def prod() -> Template:
+    return template_of(build_stage(StageName.PROD))
+
+
+def resources(template: Template, type_name: str) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = template.find_resources(type_name)
+    return found
+
+
+def logical_id_of(template: Template, type_name: str, path_fragment: str) -> str:
+    matches = [
+        logical_id
+        for logical_id, resource in resources(template, type_name).items()
+        if path_fragment in resource.get("Metadata", {}).get("aws:cdk:path", "")
+    ]
+    assert len(matches) == 1, f"expected one {type_name} under {path_fragment}, found {matches}"
+    return matches[0]
+
+
+# --- DynamoDB ---------------------------------------------------------------------------------
+
+
+def test_table_is_on_demand_with_user_id_and_created_date_keys(dev: Template) -> None:
+    dev.resource_count_is("AWS::DynamoDB::Table", 1)
+    dev.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [
+                {"AttributeName": "userId", "KeyType": "HASH"},
+                {"AttributeName": "createdDate", "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": Match.array_with(
+                [{"AttributeName": "userId", "AttributeType": "S"}, {"AttributeName": "createdDate", "AttributeType": "S"}]
+            ),
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        },
+    )
+
+
+def test_prod_table_is_retained_and_protected_dev_is_not(dev: Template, prod: Template) -> None:
+    prod.has_resource(
+        "AWS::DynamoDB::Table",
+        {"DeletionPolicy": "Retain", "Properties": Match.object_like({"DeletionProtectionEnabled": True})},
+    )
+    dev.has_resource("AWS::DynamoDB::Table", {"DeletionPolicy": "Delete"})
+    dev_table = next(iter(resources(dev, "AWS::DynamoDB::Table").values()))["Properties"]
+    assert dev_table.get("DeletionProtectionEnabled", False) is False
+
+
+# --- Lambda -----------------------------------------------------------------------------------
+
+
+def test_runtime_is_the_newest_nodejs_the_installed_cdk_offers() -> None:
+    def version(name: str) -> int:
+        return int(re.fullmatch(r"NODEJS_(\d+)_X", name).group(1))  # type: ignore[union-attr]
+
+    newest = max((name for name in dir(lambda_.Runtime) if re.fullmatch(r"NODEJS_\d+_X", name)), key=version)
+    assert RUNTIME.name == getattr(lambda_.Runtime, newest).name
+
+
+def test_one_function_per_operation_with_the_required_settings(dev: Template) -> None:
+    functions = resources(dev, "AWS::Lambda::Function")
+    assert len(functions) == len(CONTRACT.operations) == 5
+    for function in functions.values():
+        properties = function["Properties"]
+        assert properties["Runtime"] == RUNTIME.name
+        assert properties["Timeout"] == 30
+        assert properties["Architectures"] == ["arm64"]
+        assert properties["MemorySize"] > 128
+        assert properties["TracingConfig"] == {"Mode": "Active"}
+        assert "TargetArn" in properties["DeadLetterConfig"]
+        assert properties["Handler"] == "index.handler"
+        assert "TABLE_NAME" in properties["Environment"]["Variables"]
+        assert "LogGroup" in properties["LoggingConfig"]
+
+
+def test_each_function_has_its_own_role_and_dead_letter_queue(dev: Template) -> None:
+    functions = resources(dev, "AWS::Lambda::Function").values()
+    roles = {function["Properties"]["Role"]["Fn::GetAtt"][0] for function in functions}
+    queues = {function["Properties"]["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0] for function in functions}
+    assert len(roles) == len(queues) == len(CONTRACT.operations)
+
+
+def test_dead_letter_queues_are_encrypted_tls_only_with_14_day_retention(dev: Template) -> None:
+    queues = resources(dev, "AWS::SQS::Queue")
+    assert len(queues) == len(CONTRACT.operations)
+    for queue in queues.values():
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+        assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    for policy in resources(dev, "AWS::SQS::QueuePolicy").values():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in statements
+        )
+
+
+def test_log_groups_have_retention(dev: Template) -> None:
+    groups = resources(dev, "AWS::Logs::LogGroup")
+    assert len(groups) == len(CONTRACT.operations) + 1  # one per function, one for API access logs
+    assert all(group["Properties"]["RetentionInDays"] == 30 for group in groups.values())
+
+
+# --- IAM: least privilege -----------------------------------------------------------------------
+
+
+def _statements_of_role(template: Template, role_logical_id: str) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        if {"Ref": role_logical_id} in policy["Properties"]["Roles"]:
+            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else list(actions)
+
+
+@pytest.mark.parametrize("operation", CONTRACT.operations, ids=lambda operation: operation.name)
+def test_function_role_holds_exactly_what_its_handler_needs(dev: Template, operation) -> None:
+    role_id = logical_id_of(dev, "AWS::IAM::Role", f"/Functions/{operation.construct_id}/Role/")
+    table_id = logical_id_of(dev, "AWS::DynamoDB::Table", "/Database/Table/")
+    queue_id = logical_id_of(dev, "AWS::SQS::Queue", f"/Functions/{operation.construct_id}/DeadLetterQueue/")
+    log_group_id = logical_id_of(dev, "AWS::Logs::LogGroup", f"/Functions/{operation.construct_id}/Logs/")
+
+    role = resources(dev, "AWS::IAM::Role")[role_id]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
+    ]
+
+    granted = {
+        (action, repr(statement["Resource"]))
+        for statement in _statements_of_role(dev, role_id)
+        for action in _actions(statement)
+    }
+    expected = {(action, repr({"Fn::GetAtt": [table_id, "Arn"]})) for action in operation.dynamodb_actions}
+    expected |= {
+        ("logs:CreateLogStream", repr({"Fn::GetAtt": [log_group_id, "Arn"]})),
+        ("logs:PutLogEvents", repr({"Fn::GetAtt": [log_group_id, "Arn"]})),
+        ("sqs:SendMessage", repr({"Fn::GetAtt": [queue_id, "Arn"]})),
+        ("xray:PutTraceSegments", repr("*")),
+        ("xray:PutTelemetryRecords", repr("*")),
+    }
+    assert granted == expected
+
+
+def test_no_policy_uses_a_wildcard_action(dev: Template) -> None:
+    for policy in resources(dev, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            for action in _actions(statement):
+                assert "*" not in action, f"wildcard action {action}"
+
+
+def test_only_xray_statements_use_a_wildcard_resource(dev: Template) -> None:
+    for policy in resources(dev, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Resource"] == "*":
+                assert all(action.startswith("xray:") for action in _actions(statement))
+
+
+# --- HTTP API -----------------------------------------------------------------------------------
+
+
+def test_every_contract_route_exists_behind_the_jwt_authorizer_with_its_scope(dev: Template) -> None:
+    routes = {r["Properties"]["RouteKey"]: r["Properties"] for r in resources(dev, "AWS::ApiGatewayV2::Route").values()}
+    assert set(routes) == {f"{operation.method} {operation.path}" for operation in CONTRACT.operations}
+    assert set(routes) == {
+        "POST /users",
+        "GET /users",
+        "GET /users/{userId}",
+        "PUT /users/{userId}",
+        "DELETE /users/{userId}",
+    }
+    for operation in CONTRACT.operations:
+        route = routes[f"{operation.method} {operation.path}"]
+        assert route["AuthorizationType"] == "JWT"
+        assert route["AuthorizationScopes"] == [operation.scope]
+    reads = {op.scope for op in CONTRACT.operations if op.method == "GET"}
+    writes = {op.scope for op in CONTRACT.operations if op.method != "GET"}
+    assert reads == {"users/read"}
+    assert writes == {"users/write"}
+
+
+def test_jwt_authorizer_trusts_the_stage_user_pool_client(dev: Template) -> None:
+    dev.has_resource_properties(
+        "AWS::ApiGatewayV2::Authorizer",
+        {
+            "AuthorizerType": "JWT",
+            "IdentitySource": ["$request.header.Authorization"],
+            "JwtConfiguration": {
+                "Audience": [{"Ref": Match.string_like_regexp("MachineClient")}],
+                "Issuer": Match.any_value(),
+            },
+        },
+    )
+
+
+def test_user_pool_has_machine_client_with_client_credentials_and_both_scopes(dev: Template) -> None:
+    dev.has_resource_properties(
+        "AWS::Cognito::UserPoolResourceServer",
+        {
+            "Identifier": "users",
+            "Scopes": [
+                {"ScopeName": "read", "ScopeDescription": Match.any_value()},
+                {"ScopeName": "write", "ScopeDescription": Match.any_value()},
+            ],
+        },
+    )
+    dev.has_resource_properties(
+        "AWS::Cognito::UserPoolClient",
+        {
+            "AllowedOAuthFlows": ["client_credentials"],
+            "GenerateSecret": True,
+            "AllowedOAuthScopes": [
+                {"Fn::Join": ["", [{"Ref": Match.string_like_regexp("ResourceServer")}, "/read"]]},
+                {"Fn::Join": ["", [{"Ref": Match.string_like_regexp("ResourceServer")}, "/write"]]},
+            ],
+        },
+    )
+    dev.has_resource_properties("AWS::Cognito::UserPool", {"AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True}})
+
+
+def test_external_issuer_replaces_the_user_pool() -> None:
+    stage = build_stage(
+        StageName.DEV,
+        {"stages.dev.auth.issuerUrl": "https://login.example.com/", "stages.dev.auth.audience": "users-api"},
+    )
+    template = template_of(stage)
+    template.resource_count_is("AWS::Cognito::UserPool", 0)
+    template.has_resource_properties(
+        "AWS::ApiGatewayV2::Authorizer",
+        {"JwtConfiguration": {"Issuer": "https://login.example.com/", "Audience": ["users-api"]}},
+    )
+
+
+def test_cors_comes_from_config_without_credentials(dev: Template, prod: Template) -> None:
+    dev.has_resource_properties(
+        "AWS::ApiGatewayV2::Api",
+        {
+            "ProtocolType": "HTTP",
+            "CorsConfiguration": {
+                "AllowOrigins": ["http://localhost:5173", "https://dev.users.example.com"],
+                "AllowMethods": ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+                "AllowHeaders": ["authorization", "content-type", "if-match"],
+                "ExposeHeaders": ["etag", "location"],
+                "AllowCredentials": False,
+                "MaxAge": 3600,
+            },
+        },
+    )
+    prod.has_resource_properties(
+        "AWS::ApiGatewayV2::Api",
+        {"CorsConfiguration": Match.object_like({"AllowOrigins": ["https://users.example.com"]})},
+    )
+
+
+def test_default_stage_has_json_access_logs_and_throttling(dev: Template) -> None:
+    stages = list(resources(dev, "AWS::ApiGatewayV2::Stage").values())
+    assert len(stages) == 1
+    stage = stages[0]["Properties"]
+    assert stage["StageName"] == "$default"
+    assert stage["AutoDeploy"] is True
+    assert stage["DefaultRouteSettings"] == {"ThrottlingBurstLimit": 100, "ThrottlingRateLimit": 50}
+    fields = json.loads(stage["AccessLogSettings"]["Format"])
+    assert fields["requestId"] == "$context.requestId"
+    assert fields["status"] == "$context.status"
+    access_log_group = logical_id_of(dev, "AWS::Logs::LogGroup", "/Api/AccessLogs/")
+    assert stage["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": [access_log_group, "Arn"]}
+
+
+# --- S3 log bucket and CloudFront ---------------------------------------------------------------
+
+
+def test_log_bucket_is_versioned_encrypted_private_tls_only_and_retained(dev: Template) -> None:
+    dev.has_resource(
+        "AWS::S3::Bucket",
+        {
+            "DeletionPolicy": "Retain",
+            "Properties": Match.object_like(
+                {
+                    "VersioningConfiguration": {"Status": "Enabled"},
+                    "BucketEncryption": {
+                        "ServerSideEncryptionConfiguration": [
+                            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                        ]
+                    },
+                    "PublicAccessBlockConfiguration": {
+                        "BlockPublicAcls": True,
+                        "BlockPublicPolicy": True,
+                        "IgnorePublicAcls": True,
+                        "RestrictPublicBuckets": True,
+                    },
+                    "OwnershipControls": {"Rules": [{"ObjectOwnership": "ObjectWriter"}]},
+                    "LifecycleConfiguration": {
+                        "Rules": [
+                            Match.object_like(
+                                {"ExpirationInDays": 365, "NoncurrentVersionExpiration": {"NoncurrentDays": 30}}
+                            )
+                        ]
+                    },
+                }
+            ),
+        },
+    )
+    dev.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                )
+            }
+        },
+    )
+
+
+def test_cloudfront_fronts_the_api_https_only_uncached_logged_and_firewalled(dev: Template) -> None:
+    api_id = logical_id_of(dev, "AWS::ApiGatewayV2::Api", "/Api/HttpApi/")
+    distribution = next(iter(resources(dev, "AWS::CloudFront::Distribution").values()))["Properties"][
+        "DistributionConfig"
+    ]
+    origin = distribution["Origins"][0]
+    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert origin["CustomOriginConfig"]["OriginSSLProtocols"] == ["TLSv1.2"]
+    domain = origin["DomainName"]["Fn::Select"]
+    assert domain[0] == 2
+    assert domain[1]["Fn::Split"][0] == "/"
+    assert domain[1]["Fn::Split"][1]["Fn::GetAtt"] == [api_id, "ApiEndpoint"]
+    behavior = distribution["DefaultCacheBehavior"]
+    assert behavior["ViewerProtocolPolicy"] == "https-only"
+    assert behavior["AllowedMethods"] == ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
+    assert behavior["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CachingDisabled
+    assert behavior["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # AllViewerExceptHostHeader
+    assert distribution["Logging"]["Bucket"]["Fn::GetAtt"][1] == "RegionalDomainName"
+    assert distribution["WebACLId"]["Fn::GetAtt"][1] == "Arn"
+
+
+def test_web_acl_is_cloudfront_scoped_with_managed_rules_and_rate_limit(dev: Template) -> None:
+    acl = next(iter(resources(dev, "AWS::WAFv2::WebACL").values()))["Properties"]
+    assert acl["Scope"] == "CLOUDFRONT"
+    names = [rule["Name"] for rule in acl["Rules"]]
+    assert names == ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "RateLimitPerIp"]
+    assert acl["Rules"][2]["Statement"]["RateBasedStatement"]["Limit"] == 1000
+
+
+def test_custom_domain_gets_its_certificate_and_tls12() -> None:
+    template = template_of(
+        build_stage(
+            StageName.DEV,
+            {
+                "stages.dev.customDomain.domainName": "api.example.com",
+                "stages.dev.customDomain.certificateArn": (
+                    "arn:aws:acm:us-east-1:222222222222:certificate/00000000-0000-4000-8000-000000000000"
+                ),
+            },
+        )
+    )
+    template.has_resource_properties(
+        "AWS::CloudFront::Distribution",
+        {
+            "DistributionConfig": Match.object_like(
+                {
+                    "Aliases": ["api.example.com"],
+                    "ViewerCertificate": Match.object_like({"MinimumProtocolVersion": "TLSv1.2_2021"}),
+                }
+            )
+        },
+    )
+
+
+# --- Alarms -------------------------------------------------------------------------------------
+
+
+def test_each_function_alarms_on_one_invocation_longer_than_25_seconds(dev: Template) -> None:
+    alarms = [
+        alarm["Properties"]
+        for alarm in resources(dev, "AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("MetricName") == "Duration"
+    ]
+    assert len(alarms) == len(CONTRACT.operations)
+    for alarm in alarms:
+        assert alarm["Namespace"] == "AWS/Lambda"
+        assert alarm["Statistic"] == "Maximum"
+        assert alarm["Period"] == 60
+        assert alarm["EvaluationPeriods"] == 1
+        assert alarm["Threshold"] == 25_000
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+@pytest.mark.parametrize(
+    ("metric", "namespace", "count"),
+    [
+        ("Errors", "AWS/Lambda", 5),
+        ("Throttles", "AWS/Lambda", 5),
+        ("ApproximateNumberOfMessagesVisible", "AWS/SQS", 5),
+        ("5xx", "AWS/ApiGateway", 1),
+        ("Latency", "AWS/ApiGateway", 1),
+    ],
+)
+def test_operator_alarms_exist(dev: Template, metric: str, namespace: str, count: int) -> None:
+    alarms = [
+        alarm["Properties"]
+        for alarm in resources(dev, "AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("MetricName") == metric
+    ]
+    assert len(alarms) == count
+    assert all(alarm["Namespace"] == namespace for alarm in alarms)
+
+
+def test_every_alarm_notifies_the_encrypted_tls_only_topic(dev: Template) -> None:
+    topic_id = logical_id_of(dev, "AWS::SNS::Topic", "/Monitoring/AlarmTopic/")
+    topic = resources(dev, "AWS::SNS::Topic")[topic_id]["Properties"]
+    assert "KmsMasterKeyId" in topic
+    dev.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    dev.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                )
+            }
+        },
+    )
+    for alarm in resources(dev, "AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+
+
+def test_alarm_email_subscribes_only_when_configured() -> None:
+    without = template_of(build_stage(StageName.DEV))
+    without.resource_count_is("AWS::SNS::Subscription", 0)
+    with_email = template_of(build_stage(StageName.DEV, {"stages.dev.alarmEmail": "oncall@example.com"}))
+    with_email.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "oncall@example.com"}
+    )
+
+
+# --- Tags and outputs ---------------------------------------------------------------------------
+
+
+TAGGABLE = (
+    "AWS::DynamoDB::Table",
+    "AWS::Lambda::Function",
+    "AWS::SQS::Queue",
+    "AWS::IAM::Role",
+    "AWS::S3::Bucket",
+    "AWS::CloudFront::Distribution",
+    "AWS::SNS::Topic",
+    "AWS::KMS::Key",
+    "AWS::Logs::LogGroup",
+    "AWS::WAFv2::WebACL",
+    "AWS::CloudWatch::Alarm",
+)
+
+
+def _tags(properties: dict[str, Any]) -> dict[str, str]:
+    tags = properties.get("Tags", [])
+    if isinstance(tags, dict):
+        return dict(tags)
+    return {tag["Key"]: tag["Value"] for tag in tags}
+
+
+@pytest.mark.parametrize(("stage", "expected"), [(StageName.DEV, "Development"), (StageName.PROD, "Production")])
+def test_every_taggable_resource_carries_environment_and_service(
+    stage: StageName, expected: str, dev: Template, prod: Template
+) -> None:
+    template = dev if stage is StageName.DEV else prod
+    for type_name in TAGGABLE:
+        found = resources(template, type_name)
+        assert found, type_name
+        for logical_id, resource in found.items():
+            tags = _tags(resource["Properties"])
+            assert tags.get("Environment") == expected, f"{type_name} {logical_id}"
+            assert tags.get("Service") == "users-service", f"{type_name} {logical_id}"
+
+
+def test_stage_exposes_api_and_cloudfront_urls(dev: Template) -> None:
+    outputs = dev.find_outputs("*")
+    assert {"ApiUrl", "CloudFrontUrl"} <= set(outputs)
+    assert "Fn::Join" in outputs["CloudFrontUrl"]["Value"]
