@@ -1,0 +1,197 @@
+/**
+ * JSON responses, the mapping from errors to HTTP, and the wrapper every handler goes through.
+ *
+ * Error body (relied on by clients, keep exactly):
+ *   {"error": {"code": "<PascalCase>", "message": "<sentence>", "field": "<only for ValidationFailed>"}}
+ * Every response carries Content-Type: application/json.
+ */
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyEventV2WithJWTAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
+import { describeError, logger, recordRequestMetric, tracer } from './observability.ts';
+import { isUuidV7, type User } from './users-repository.ts';
+import { ValidationError } from './validation.ts';
+
+export type ErrorCode = 'ValidationFailed' | 'NotFound' | 'PreconditionFailed' | 'ServiceUnavailable' | 'InternalError';
+
+export type Response = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> };
+export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer | APIGatewayProxyEventV2;
+export type ApiHandler = (event: ApiEvent, context: Context) => Promise<Response>;
+export type Operation = 'createUser' | 'listUsers' | 'getUser' | 'updateUser' | 'deleteUser';
+
+/** Seconds a client should wait before retrying after a 503. */
+export const RETRY_AFTER_SECONDS = 1;
+
+const BASE_HEADERS = {
+  'Content-Type': 'application/json',
+  'Cache-Control': 'no-store',
+  'X-Content-Type-Options': 'nosniff',
+} as const;
+
+export function json(statusCode: number, body?: unknown, headers: Record<string, string> = {}): Response {
+  return {
+    statusCode,
+    headers: { ...BASE_HEADERS, ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  };
+}
+
+export function etagOf(version: number): string {
+  return `"${version}"`;
+}
+
+export function userResponse(statusCode: number, user: User, headers: Record<string, string> = {}): Response {
+  return json(statusCode, user, { ETag: etagOf(user.version), ...headers });
+}
+
+export function errorResponse(statusCode: number, code: ErrorCode, message: string, field?: string, headers: Record<string, string> = {}): Response {
+  return json(statusCode, { error: { code, message, ...(field === undefined ? {} : { field }) } }, headers);
+}
+
+export function notFound(message = 'user not found'): Response {
+  return errorResponse(404, 'NotFound', message);
+}
+
+export function preconditionFailed(): Response {
+  return errorResponse(412, 'PreconditionFailed', 'If-Match does not match the current ETag of the user');
+}
+
+export function routeNotFound(): Response {
+  return errorResponse(404, 'NotFound', 'no such route');
+}
+
+export function serviceUnavailable(): Response {
+  return errorResponse(503, 'ServiceUnavailable', 'the user store is temporarily unavailable, retry later', undefined, {
+    'Retry-After': String(RETRY_AFTER_SECONDS),
+  });
+}
+
+export function internalError(): Response {
+  return errorResponse(500, 'InternalError', 'an unexpected error occurred');
+}
+
+const TRANSIENT_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TransactionConflictException',
+]);
+const TRANSIENT_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+]);
+
+/** True for errors that mean "DynamoDB is unreachable, throttled or slow" (answered 503). */
+export function isUnavailableError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (TRANSIENT_NAMES.has(error.name)) return true;
+  const details = error as Error & {
+    code?: unknown;
+    $metadata?: { httpStatusCode?: number };
+    $retryable?: unknown;
+    errors?: unknown;
+  };
+  if (typeof details.code === 'string' && TRANSIENT_NETWORK_CODES.has(details.code)) return true;
+  const status = details.$metadata?.httpStatusCode;
+  if (typeof status === 'number' && status >= 500) return true;
+  // Node reports a refused dual-stack connection as an AggregateError of per-address errors.
+  if (Array.isArray(details.errors) && details.errors.some((inner) => isUnavailableError(inner))) return true;
+  return false;
+}
+
+export interface Classified {
+  response: Response;
+  /** Whether the error is unexpected (to be logged as an error). */
+  unexpected: boolean;
+}
+
+export function responseForError(error: unknown): Classified {
+  if (error instanceof ValidationError) {
+    return { response: errorResponse(400, 'ValidationFailed', error.message, error.field), unexpected: false };
+  }
+  if (isUnavailableError(error)) return { response: serviceUnavailable(), unexpected: false };
+  return { response: internalError(), unexpected: true };
+}
+
+const OUTCOME_BY_STATUS: Record<number, ErrorCode> = {
+  400: 'ValidationFailed',
+  404: 'NotFound',
+  412: 'PreconditionFailed',
+  503: 'ServiceUnavailable',
+};
+
+/** The outcome of a request, for metrics and logs: 'Success' or the error code. */
+export function outcomeOf(response: Response): ErrorCode | 'Success' {
+  if (response.statusCode < 400) return 'Success';
+  return OUTCOME_BY_STATUS[response.statusCode] ?? 'InternalError';
+}
+
+/**
+ * Wraps a handler body: serves only `routeKey` (404 otherwise), maps thrown errors to responses
+ * (ValidationError 400, DynamoDB unavailable 503, anything else 500), and records one log line,
+ * one metric and one trace subsegment per request.
+ */
+export function apiHandler(operation: Operation, routeKey: string, body: (event: ApiEvent) => Promise<Response>): ApiHandler {
+  return async (event, context) => {
+    const started = performance.now();
+    logger.addContext(context);
+    const parent = tracer.isTracingEnabled() ? tracer.getSegment() : undefined;
+    const subsegment = parent?.addNewSubsegment(`## ${operation}`);
+    if (subsegment) {
+      tracer.setSegment(subsegment);
+      tracer.annotateColdStart();
+      tracer.addServiceNameAnnotation();
+      tracer.putAnnotation('operation', operation);
+    }
+
+    let response: Response;
+    try {
+      response = event.routeKey === routeKey ? await body(event) : routeNotFound();
+    } catch (error) {
+      const classified = responseForError(error);
+      response = classified.response;
+      if (classified.unexpected) {
+        logger.error('unexpected error', { operation, error: describeError(error) });
+        if (subsegment && error instanceof Error) tracer.addErrorAsMetadata(error);
+      } else if (response.statusCode === 503) {
+        logger.warn('user store unavailable', { operation, error: describeError(error) });
+      }
+    }
+
+    const outcome = outcomeOf(response);
+    const userId = event.pathParameters?.userId;
+    logger.info('request completed', {
+      operation,
+      routeKey: event.routeKey,
+      apiRequestId: event.requestContext?.requestId,
+      statusCode: response.statusCode,
+      outcome,
+      durationMs: Math.round(performance.now() - started),
+      ...(userId && isUuidV7(userId) ? { userId } : {}),
+    });
+
+    recordRequestMetric(context.functionName, operation, outcome);
+
+    if (subsegment && parent) {
+      subsegment.close();
+      tracer.setSegment(parent);
+    }
+    return response;
+  };
+}

@@ -1,0 +1,368 @@
+/**
+ * The one module that talks to DynamoDB.
+ *
+ * Key design
+ * ----------
+ * The table's primary key is (userId, createdDate). `userId` is a UUIDv7 generated here: its
+ * first 48 bits are the creation time in Unix milliseconds, and `createdDate` is DERIVED from it
+ * (`new Date(ms).toISOString()`). So a request that names only the userId (GET/PUT/DELETE
+ * /users/{userId}) knows the full primary key without a query, and every operation costs exactly
+ * one round trip:
+ *   create  PutItem     ConditionExpression attribute_not_exists(userId)
+ *   get     GetItem     (strongly consistent, so the ETag it returns is current)
+ *   update  UpdateItem  attribute_exists(userId) [AND version = :expected]
+ *   delete  DeleteItem  attribute_exists(userId) [AND version = :expected]
+ *   list    Scan        Limit + ExclusiveStartKey
+ * Update and delete ask for ReturnValuesOnConditionCheckFailure=ALL_OLD, so a failed condition
+ * tells "absent" (404) apart from "stale version" (412) without a second read. Every write is a
+ * single conditional operation: nothing is half-written, an update never creates an item and a
+ * delete never resurrects one. These are exactly the actions in lambda/service-contract.json.
+ *
+ * Resilience: the client has bounded connection/request timeouts and at most 2 attempts, so an
+ * unreachable or throttled DynamoDB surfaces as an error within a few seconds (mapped to 503 by
+ * http.ts) instead of running into the Lambda timeout.
+ */
+import { randomBytes } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { tracer } from './observability.ts';
+
+export const USER_STATUSES = ['active', 'suspended'] as const;
+export type UserStatus = (typeof USER_STATUSES)[number];
+
+/** The client-writable fields, already validated and normalised. */
+export interface UserInput {
+  email: string;
+  name: string;
+  status: UserStatus;
+  phoneNumber?: string;
+}
+
+export interface User extends UserInput {
+  userId: string;
+  createdDate: string;
+  updatedDate: string;
+  version: number;
+}
+
+export interface UserKey {
+  userId: string;
+  createdDate: string;
+}
+
+/** `undefined`: unconditional; `'any'`: If-Match `*`; a number: the version the client last saw. */
+export type ExpectedVersion = number | 'any' | undefined;
+
+export type WriteResult =
+  | { outcome: 'ok'; user: User }
+  | { outcome: 'not_found' }
+  | { outcome: 'precondition_failed' };
+
+export type DeleteResult = { outcome: 'ok' } | { outcome: 'not_found' } | { outcome: 'precondition_failed' };
+
+export interface UserPage {
+  items: User[];
+  /** The key to resume after, or undefined when the scan is complete. */
+  lastKey: UserKey | undefined;
+}
+
+export interface UsersRepository {
+  create(input: UserInput): Promise<User>;
+  get(userId: string): Promise<User | undefined>;
+  replace(userId: string, input: UserInput, expected: ExpectedVersion): Promise<WriteResult>;
+  delete(userId: string, expected: ExpectedVersion): Promise<DeleteResult>;
+  list(limit: number, startKey: UserKey | undefined): Promise<UserPage>;
+}
+
+export interface RepositoryOptions {
+  tableName: string;
+  /** e.g. http://127.0.0.1:8000 for DynamoDB Local; omit for the regional endpoint. */
+  endpoint?: string | undefined;
+  region?: string | undefined;
+  /** Wraps the low-level client, e.g. to instrument it for X-Ray. */
+  instrumentClient?: (client: DynamoDBClient) => DynamoDBClient;
+}
+
+/** Timeouts and retries: worst case 2 attempts x 1.5 s plus a short back-off, about 3.2 s. */
+export const CLIENT_LIMITS = { connectionTimeoutMs: 1000, requestTimeoutMs: 1500, maxAttempts: 2 } as const;
+
+// ---------------------------------------------------------------------------------------------
+// UUIDv7 (RFC 9562): 48-bit Unix ms timestamp | 4-bit version 7 | 12 random bits |
+// 2-bit variant 10 | 62 random bits.
+
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+export function uuidv7(nowMs: number = Date.now()): string {
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(nowMs, 0, 6);
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Canonical (lower-case) UUIDv7 only. */
+export function isUuidV7(value: string): boolean {
+  return UUID_V7.test(value);
+}
+
+/** The creation time embedded in a UUIDv7, as ISO-8601 UTC with milliseconds. */
+export function createdDateFromUserId(userId: string): string {
+  const ms = Number.parseInt(userId.slice(0, 8) + userId.slice(9, 13), 16);
+  return new Date(ms).toISOString();
+}
+
+export function keyOf(userId: string): UserKey {
+  return { userId, createdDate: createdDateFromUserId(userId) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pagination cursor: base64url of the JSON key {"userId","createdDate"}. Decoding is strict: the
+// text must be canonical base64url, the JSON exactly those two keys, the userId a UUIDv7 and the
+// createdDate the one derived from it. Anything else is rejected (undefined).
+
+export function encodeCursor(key: UserKey): string {
+  return Buffer.from(JSON.stringify({ userId: key.userId, createdDate: key.createdDate })).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): UserKey | undefined {
+  if (cursor.length === 0 || cursor.length > 256 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
+  const buffer = Buffer.from(cursor, 'base64url');
+  if (buffer.toString('base64url') !== cursor) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(buffer.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const record = parsed as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (keys.length !== 2 || !keys.includes('userId') || !keys.includes('createdDate')) return undefined;
+  const { userId, createdDate } = record;
+  if (typeof userId !== 'string' || typeof createdDate !== 'string' || !isUuidV7(userId)) return undefined;
+  if (createdDate !== createdDateFromUserId(userId)) return undefined;
+  return { userId, createdDate };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export function createDynamoDbClient(options: { endpoint?: string | undefined; region?: string | undefined }): DynamoDBClient {
+  const endpoint = options.endpoint || undefined;
+  const region = options.region || (endpoint ? 'us-east-1' : undefined);
+  return new DynamoDBClient({
+    ...(region ? { region } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    // DynamoDB Local accepts any credentials; avoid the provider chain's instance-metadata probe.
+    ...(endpoint && !process.env.AWS_ACCESS_KEY_ID
+      ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : {}),
+    maxAttempts: CLIENT_LIMITS.maxAttempts,
+    retryMode: 'standard',
+    requestHandler: {
+      connectionTimeout: CLIENT_LIMITS.connectionTimeoutMs,
+      requestTimeout: CLIENT_LIMITS.requestTimeoutMs,
+      // Without this, recent @smithy/node-http-handler versions only log a warning when
+      // requestTimeout passes and the request keeps waiting (up to the Lambda timeout).
+      throwOnRequestTimeout: true,
+      // Idle-socket bound as well, for runtimes whose handler predates throwOnRequestTimeout.
+      socketTimeout: CLIENT_LIMITS.requestTimeoutMs,
+    },
+  });
+}
+
+export function createUsersRepository(options: RepositoryOptions): UsersRepository {
+  const base = createDynamoDbClient(options);
+  const client = DynamoDBDocumentClient.from(options.instrumentClient ? options.instrumentClient(base) : base, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const table = (): string => {
+    if (!options.tableName) throw new Error('TABLE_NAME is not configured');
+    return options.tableName;
+  };
+
+  return {
+    async create(input) {
+      // A UUIDv7 collision needs the same millisecond and 74 equal random bits; the condition
+      // still guarantees an existing item is never overwritten, and a retry takes a fresh id.
+      for (let attempt = 1; ; attempt++) {
+        const now = Date.now();
+        const userId = uuidv7(now);
+        const createdDate = new Date(now).toISOString();
+        const user: User = { userId, createdDate, updatedDate: createdDate, version: 1, ...input };
+        try {
+          await client.send(
+            new PutCommand({
+              TableName: table(),
+              Item: user,
+              ConditionExpression: 'attribute_not_exists(#userId)',
+              ExpressionAttributeNames: { '#userId': 'userId' },
+            }),
+          );
+          return user;
+        } catch (error) {
+          if (!isConditionalCheckFailed(error) || attempt >= 3) throw error;
+        }
+      }
+    },
+
+    async get(userId) {
+      const result = await client.send(new GetCommand({ TableName: table(), Key: keyOf(userId), ConsistentRead: true }));
+      return result.Item ? toUser(result.Item) : undefined;
+    },
+
+    async replace(userId, input, expected) {
+      const names: Record<string, string> = {
+        '#userId': 'userId',
+        '#email': 'email',
+        '#name': 'name',
+        '#status': 'status',
+        '#phoneNumber': 'phoneNumber',
+        '#updatedDate': 'updatedDate',
+        '#version': 'version',
+      };
+      const values: Record<string, unknown> = {
+        ':email': input.email,
+        ':name': input.name,
+        ':status': input.status,
+        ':updatedDate': new Date().toISOString(),
+        ':one': 1,
+      };
+      const set = ['#email = :email', '#name = :name', '#status = :status', '#updatedDate = :updatedDate', '#version = #version + :one'];
+      let update: string;
+      if (input.phoneNumber !== undefined) {
+        set.push('#phoneNumber = :phoneNumber');
+        values[':phoneNumber'] = input.phoneNumber;
+        update = `SET ${set.join(', ')}`;
+      } else {
+        update = `SET ${set.join(', ')} REMOVE #phoneNumber`;
+      }
+      const condition = conditionFor(expected, values);
+      try {
+        const result = await client.send(
+          new UpdateCommand({
+            TableName: table(),
+            Key: keyOf(userId),
+            UpdateExpression: update,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'ALL_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return { outcome: 'ok', user: toUser(result.Attributes ?? {}) };
+      } catch (error) {
+        if (isConditionalCheckFailed(error)) return conditionFailure(error);
+        throw error;
+      }
+    },
+
+    async delete(userId, expected) {
+      const values: Record<string, unknown> = {};
+      const condition = conditionFor(expected, values);
+      try {
+        await client.send(
+          new DeleteCommand({
+            TableName: table(),
+            Key: keyOf(userId),
+            ConditionExpression: condition,
+            ExpressionAttributeNames: expected === undefined || expected === 'any'
+              ? { '#userId': 'userId' }
+              : { '#userId': 'userId', '#version': 'version' },
+            ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return { outcome: 'ok' };
+      } catch (error) {
+        if (isConditionalCheckFailed(error)) return conditionFailure(error);
+        throw error;
+      }
+    },
+
+    async list(limit, startKey) {
+      // Ask for one extra item: if it comes back there is a next page and the cursor is the key
+      // of the last item returned, so the final page never ends with an empty follow-up page.
+      const result = await client.send(
+        new ScanCommand({
+          TableName: table(),
+          Limit: limit + 1,
+          ...(startKey ? { ExclusiveStartKey: { userId: startKey.userId, createdDate: startKey.createdDate } } : {}),
+        }),
+      );
+      const items = (result.Items ?? []).map(toUser);
+      if (items.length > limit) {
+        const page = items.slice(0, limit);
+        const last = page[page.length - 1];
+        return { items: page, lastKey: last ? { userId: last.userId, createdDate: last.createdDate } : undefined };
+      }
+      const lek = result.LastEvaluatedKey;
+      const lastKey =
+        lek && typeof lek.userId === 'string' && typeof lek.createdDate === 'string'
+          ? { userId: lek.userId, createdDate: lek.createdDate }
+          : undefined;
+      return { items, lastKey };
+    },
+  };
+}
+
+/**
+ * Configuration the Lambda functions read: TABLE_NAME (required), AWS_REGION (set by Lambda),
+ * DYNAMODB_ENDPOINT (local runs only, e.g. DynamoDB Local).
+ */
+export function repositoryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): RepositoryOptions {
+  return { tableName: env.TABLE_NAME ?? '', endpoint: env.DYNAMODB_ENDPOINT, region: env.AWS_REGION };
+}
+
+/**
+ * The functions' shared instance, created once per execution environment (cold start) so the
+ * client and its connections are reused; its client is instrumented for X-Ray (a no-op when
+ * tracing is disabled).
+ */
+export const usersRepository: UsersRepository = createUsersRepository({
+  ...repositoryOptionsFromEnv(),
+  instrumentClient: (client) => tracer.captureAWSv3Client(client),
+});
+
+function conditionFor(expected: ExpectedVersion, values: Record<string, unknown>): string {
+  if (typeof expected === 'number') {
+    values[':expectedVersion'] = expected;
+    return 'attribute_exists(#userId) AND #version = :expectedVersion';
+  }
+  return 'attribute_exists(#userId)';
+}
+
+function isConditionalCheckFailed(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/** With ALL_OLD the exception carries the current item when it exists: then the version was stale. */
+function conditionFailure(error: unknown): { outcome: 'not_found' } | { outcome: 'precondition_failed' } {
+  const item = (error as { Item?: unknown }).Item;
+  return item && typeof item === 'object' && Object.keys(item).length > 0
+    ? { outcome: 'precondition_failed' }
+    : { outcome: 'not_found' };
+}
+
+/** Copies only the known attributes, in a stable order. */
+function toUser(item: Record<string, unknown>): User {
+  const user: User = {
+    userId: String(item.userId),
+    createdDate: String(item.createdDate),
+    updatedDate: String(item.updatedDate),
+    version: Number(item.version),
+    email: String(item.email),
+    name: String(item.name),
+    status: item.status === 'suspended' ? 'suspended' : 'active',
+  };
+  if (typeof item.phoneNumber === 'string') user.phoneNumber = item.phoneNumber;
+  return user;
+}

@@ -1,0 +1,160 @@
+/**
+ * Input validation. Every failure is a ValidationError naming the offending field, so that bad
+ * input always becomes a 400 and never reaches DynamoDB or the 500 path.
+ */
+import { decodeCursor, isUuidV7, USER_STATUSES, type ExpectedVersion, type UserInput, type UserKey, type UserStatus } from './users-repository.ts';
+
+export const LIMITS = {
+  nameMaxLength: 200,
+  emailMaxLength: 254,
+  bodyMaxBytes: 16 * 1024,
+  listDefault: 20,
+  listMin: 1,
+  listMax: 100,
+} as const;
+
+export class ValidationError extends Error {
+  readonly field: string;
+
+  constructor(field: string, message: string) {
+    super(message);
+    this.name = 'ValidationError';
+    this.field = field;
+  }
+}
+
+const WRITABLE_FIELDS = new Set(['email', 'name', 'status', 'phoneNumber']);
+const READ_ONLY_FIELDS = new Set(['userId', 'createdDate', 'updatedDate', 'version']);
+
+// Pragmatic address check (dot-atom local part, LDH domain labels, alphabetic-or-punycode TLD).
+const EMAIL =
+  /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/;
+const E164 = /^\+[1-9][0-9]{1,14}$/;
+// Control characters (C0, DEL, C1) and the Unicode line/paragraph separators.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** Body bytes as text: API Gateway sets isBase64Encoded for binary payloads. */
+export function parseJsonBody(body: string | undefined, isBase64Encoded: boolean | undefined): unknown {
+  if (body === undefined || body === null || body === '') throw new ValidationError('body', 'body is required');
+  const buffer = isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
+  if (buffer.length > LIMITS.bodyMaxBytes) {
+    throw new ValidationError('body', `body must be at most ${LIMITS.bodyMaxBytes} bytes`);
+  }
+  const text = buffer.toString('utf8');
+  if (text.trim() === '') throw new ValidationError('body', 'body is required');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ValidationError('body', 'body must be valid JSON');
+  }
+}
+
+/** Create and full replacement share one shape: email and name required, status and phoneNumber optional. */
+export function validateUserInput(value: unknown): UserInput {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ValidationError('body', 'body must be a JSON object');
+  }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (READ_ONLY_FIELDS.has(key)) throw new ValidationError(key, `${key} is read-only and cannot be set`);
+    if (!WRITABLE_FIELDS.has(key)) {
+      const shown = key.length > 64 ? `${key.slice(0, 64)}...` : key;
+      throw new ValidationError(shown, `${shown} is not a recognised field`);
+    }
+  }
+  const input: UserInput = {
+    email: validateEmail(record.email),
+    name: validateName(record.name),
+    status: validateStatus(record.status),
+  };
+  const phoneNumber = validatePhoneNumber(record.phoneNumber);
+  if (phoneNumber !== undefined) input.phoneNumber = phoneNumber;
+  return input;
+}
+
+export function validateEmail(value: unknown): string {
+  if (value === undefined) throw new ValidationError('email', 'email is required');
+  if (typeof value !== 'string') throw new ValidationError('email', 'email must be a string');
+  const email = value.trim().toLowerCase();
+  if (email === '') throw new ValidationError('email', 'email must not be empty');
+  if (email.length > LIMITS.emailMaxLength) {
+    throw new ValidationError('email', `email must be at most ${LIMITS.emailMaxLength} characters`);
+  }
+  const local = email.slice(0, email.lastIndexOf('@'));
+  if (!EMAIL.test(email) || local.length > 64) {
+    throw new ValidationError('email', 'email must be a valid e-mail address');
+  }
+  return email;
+}
+
+export function validateName(value: unknown): string {
+  if (value === undefined) throw new ValidationError('name', 'name is required');
+  if (typeof value !== 'string') throw new ValidationError('name', 'name must be a string');
+  const name = value.trim();
+  if (name === '') throw new ValidationError('name', 'name must not be empty');
+  if ([...name].length > LIMITS.nameMaxLength) {
+    throw new ValidationError('name', `name must be at most ${LIMITS.nameMaxLength} characters`);
+  }
+  if (CONTROL.test(name)) throw new ValidationError('name', 'name must not contain control characters');
+  return name;
+}
+
+export function validateStatus(value: unknown): UserStatus {
+  if (value === undefined) return 'active';
+  if (typeof value !== 'string' || !(USER_STATUSES as readonly string[]).includes(value)) {
+    throw new ValidationError('status', `status must be one of: ${USER_STATUSES.join(', ')}`);
+  }
+  return value as UserStatus;
+}
+
+export function validatePhoneNumber(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new ValidationError('phoneNumber', 'phoneNumber must be a string');
+  const phoneNumber = value.trim();
+  if (!E164.test(phoneNumber)) {
+    throw new ValidationError('phoneNumber', 'phoneNumber must be an E.164 number such as +14155550100');
+  }
+  return phoneNumber;
+}
+
+/**
+ * The path userId must be a canonical (lower-case) UUIDv7: anything else cannot name a user this
+ * service created, and is answered 400 (not 404) so that client bugs are visible.
+ */
+export function validateUserId(value: string | undefined): string {
+  if (value === undefined || value === '') throw new ValidationError('userId', 'userId is required');
+  if (!isUuidV7(value)) throw new ValidationError('userId', 'userId must be a UUIDv7 in lower-case canonical form');
+  return value;
+}
+
+export function parseLimit(value: string | undefined): number {
+  if (value === undefined) return LIMITS.listDefault;
+  if (!/^[0-9]{1,3}$/.test(value)) {
+    throw new ValidationError('limit', `limit must be an integer from ${LIMITS.listMin} to ${LIMITS.listMax}`);
+  }
+  const limit = Number(value);
+  if (limit < LIMITS.listMin || limit > LIMITS.listMax) {
+    throw new ValidationError('limit', `limit must be an integer from ${LIMITS.listMin} to ${LIMITS.listMax}`);
+  }
+  return limit;
+}
+
+export function parseCursor(value: string | undefined): UserKey | undefined {
+  if (value === undefined) return undefined;
+  const key = decodeCursor(value);
+  if (!key) throw new ValidationError('cursor', 'cursor must be a value returned as nextCursor');
+  return key;
+}
+
+/**
+ * If-Match is optional (absent: unconditional). When present it must be `*` or exactly one strong
+ * ETag as returned by this API (`"<version>"`); weak tags and lists are rejected with 400.
+ */
+export function parseIfMatch(value: string | undefined): ExpectedVersion {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (trimmed === '*') return 'any';
+  const match = /^"([1-9][0-9]{0,14})"$/.exec(trimmed);
+  if (!match?.[1]) throw new ValidationError('If-Match', 'If-Match must be * or a strong ETag such as "1"');
+  return Number(match[1]);
+}

@@ -1,0 +1,117 @@
+/**
+ * Per-test-file environment: DynamoDB Local on a free port, a fresh table with the contract's key
+ * schema, the environment the functions read, and the handlers imported AFTER that environment is
+ * set (their DynamoDB client is created at module scope, as in Lambda).
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
+import { createTable, localClient, startDynamoDbLocal, type DynamoDbLocal } from '../../../local/dynamodb-local.ts';
+import type { ApiHandler, Response } from '../../src/lib/http.ts';
+import { lambdaContext } from './events.ts';
+
+export interface ServiceContract {
+  table: { partitionKey: string; sortKey: string };
+  operations: Array<{ name: string; method: string; path: string; entry: string; scope: string; dynamodbActions: string[] }>;
+}
+
+export const contract: ServiceContract = JSON.parse(
+  readFileSync(path.resolve(import.meta.dirname, '../../service-contract.json'), 'utf8'),
+) as ServiceContract;
+
+/** The variables the CDK sets on every function, plus the local-only ones. */
+export function setFunctionEnvironment(values: { tableName: string; endpoint: string; metrics?: boolean }): void {
+  Object.assign(process.env, {
+    TABLE_NAME: values.tableName,
+    DYNAMODB_ENDPOINT: values.endpoint,
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    POWERTOOLS_SERVICE_NAME: 'users-service',
+    POWERTOOLS_METRICS_NAMESPACE: 'UsersService',
+    POWERTOOLS_TRACE_ENABLED: 'false',
+    POWERTOOLS_METRICS_DISABLED: values.metrics ? 'false' : 'true',
+    // Quiet by default; TEST_LOG_LEVEL=INFO shows the functions' logs when debugging a test.
+    POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'SILENT',
+  });
+}
+
+export interface Handlers {
+  createUser: ApiHandler;
+  listUsers: ApiHandler;
+  getUser: ApiHandler;
+  updateUser: ApiHandler;
+  deleteUser: ApiHandler;
+}
+
+/** Imports every handler named in the contract. */
+export async function importHandlers(): Promise<Handlers> {
+  const handlers: Record<string, ApiHandler> = {};
+  for (const operation of contract.operations) {
+    const module = (await import(path.resolve(import.meta.dirname, '../..', operation.entry))) as { handler: ApiHandler };
+    handlers[operation.name] = module.handler;
+  }
+  return handlers as unknown as Handlers;
+}
+
+export interface TestEnvironment {
+  db: DynamoDbLocal;
+  tableName: string;
+  handlers: Handlers;
+  /** Reads the table directly, bypassing the handlers. */
+  document: DynamoDBDocumentClient;
+  getItem(userId: string, createdDate: string): Promise<Record<string, unknown> | undefined>;
+  scanAll(): Promise<Record<string, unknown>[]>;
+  stop(): Promise<void>;
+}
+
+export async function startTestEnvironment(options: { metrics?: boolean } = {}): Promise<TestEnvironment> {
+  const db = await startDynamoDbLocal();
+  const tableName = `users-test-${randomUUID().slice(0, 8)}`;
+  await createTable(db.endpoint, tableName, contract.table);
+  setFunctionEnvironment({ tableName, endpoint: db.endpoint, ...options });
+  const handlers = await importHandlers();
+  const document = DynamoDBDocumentClient.from(localClient(db.endpoint));
+  return {
+    db,
+    tableName,
+    handlers,
+    document,
+    async getItem(userId, createdDate) {
+      const result = await document.send(
+        new GetCommand({ TableName: tableName, Key: { userId, createdDate }, ConsistentRead: true }),
+      );
+      return result.Item;
+    },
+    async scanAll() {
+      const items: Record<string, unknown>[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await document.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
+        items.push(...(page.Items ?? []));
+        start = page.LastEvaluatedKey;
+      } while (start);
+      return items;
+    },
+    async stop() {
+      document.destroy();
+      await db.stop();
+    },
+  };
+}
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  /** The parsed JSON body, or undefined when there is none. */
+  body: any;
+  raw: Response;
+}
+
+export async function invoke(handler: ApiHandler, event: APIGatewayProxyEventV2WithJWTAuthorizer): Promise<Reply> {
+  const raw = await handler(event, lambdaContext());
+  const text = typeof raw.body === 'string' ? raw.body : undefined;
+  return { status: raw.statusCode, headers: raw.headers, body: text === undefined ? undefined : JSON.parse(text), raw };
+}

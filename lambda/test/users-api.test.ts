@@ -1,0 +1,288 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { apiEvent } from './support/events.ts';
+import { invoke, startTestEnvironment, type Reply, type TestEnvironment } from './support/environment.ts';
+
+let env: TestEnvironment;
+// Imported after the environment is set: the repository module creates its client on import.
+let uuidv7: () => string;
+
+before(async () => {
+  env = await startTestEnvironment();
+  ({ uuidv7 } = await import('../src/lib/users-repository.ts'));
+});
+after(async () => {
+  await env?.stop();
+});
+
+const USER_PATH = '/users/{userId}';
+const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+function create(body: unknown, options: { base64?: boolean } = {}): Promise<Reply> {
+  return invoke(env.handlers.createUser, apiEvent({ method: 'POST', path: '/users', body, ...options }));
+}
+function get(userId: string): Promise<Reply> {
+  return invoke(env.handlers.getUser, apiEvent({ method: 'GET', path: USER_PATH, pathParameters: { userId } }));
+}
+function update(userId: string, body: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+  return invoke(env.handlers.updateUser, apiEvent({ method: 'PUT', path: USER_PATH, pathParameters: { userId }, body, headers }));
+}
+function remove(userId: string, headers: Record<string, string> = {}): Promise<Reply> {
+  return invoke(env.handlers.deleteUser, apiEvent({ method: 'DELETE', path: USER_PATH, pathParameters: { userId }, headers }));
+}
+
+let counter = 0;
+async function newUser(overrides: Record<string, unknown> = {}): Promise<Reply> {
+  counter += 1;
+  const reply = await create({ email: `user${counter}@example.com`, name: `User ${counter}`, ...overrides });
+  assert.equal(reply.status, 201, JSON.stringify(reply.body));
+  return reply;
+}
+
+function assertError(reply: Reply, status: number, code: string, field?: string): void {
+  assert.equal(reply.status, status, JSON.stringify(reply.body));
+  assert.equal(reply.headers['Content-Type'], 'application/json');
+  assert.equal(reply.body.error.code, code);
+  assert.equal(typeof reply.body.error.message, 'string');
+  assert.ok(reply.body.error.message.length > 0);
+  if (field === undefined) {
+    assert.equal('field' in reply.body.error, false);
+  } else {
+    assert.equal(reply.body.error.field, field);
+    assert.ok(reply.body.error.message.includes(field), `message should name ${field}: ${reply.body.error.message}`);
+  }
+  assert.deepEqual(Object.keys(reply.body), ['error']);
+}
+
+describe('POST /users', () => {
+  it('creates a user: 201, Location, ETag, normalised body, stored item', async () => {
+    const before = Date.now();
+    const reply = await create({ email: '  Grace.Hopper@Example.COM ', name: ' Grace Hopper ', phoneNumber: '+14155550100' });
+    assert.equal(reply.status, 201);
+    assert.equal(reply.headers['Content-Type'], 'application/json');
+    const user = reply.body;
+    assert.match(user.userId, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(reply.headers.Location, `/users/${user.userId}`);
+    assert.equal(reply.headers.ETag, '"1"');
+    assert.equal(user.email, 'grace.hopper@example.com');
+    assert.equal(user.name, 'Grace Hopper');
+    assert.equal(user.status, 'active');
+    assert.equal(user.phoneNumber, '+14155550100');
+    assert.equal(user.version, 1);
+    assert.match(user.createdDate, ISO_MS);
+    assert.equal(user.updatedDate, user.createdDate);
+    const created = Date.parse(user.createdDate);
+    assert.ok(created >= before - 1 && created <= Date.now() + 1);
+    // createdDate is the timestamp embedded in the UUIDv7.
+    assert.equal(new Date(Number.parseInt(user.userId.replace(/-/g, '').slice(0, 12), 16)).toISOString(), user.createdDate);
+    assert.deepEqual(await env.getItem(user.userId, user.createdDate), user);
+  });
+
+  it('accepts a base64-encoded body', async () => {
+    const reply = await create({ email: 'b64@example.com', name: 'Base Sixtyfour', status: 'suspended' }, { base64: true });
+    assert.equal(reply.status, 201);
+    assert.equal(reply.body.email, 'b64@example.com');
+    assert.equal(reply.body.status, 'suspended');
+  });
+
+  it('gives every user a distinct id', async () => {
+    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => create({ email: `many${i}@example.com`, name: 'Many' })));
+    assert.equal(new Set(replies.map((r) => r.body.userId)).size, 20);
+  });
+
+  const badBodies: Array<[string, unknown, string, boolean?]> = [
+    ['missing body', undefined, 'body'],
+    ['empty body', '', 'body'],
+    ['malformed JSON', '{"email": "a@b.co",', 'body'],
+    ['a JSON array', [], 'body'],
+    ['JSON null', 'null', 'body'],
+    ['a JSON number', '42', 'body'],
+    ['base64 that is not JSON', 'not json at all', 'body', true],
+    ['missing email', { name: 'A' }, 'email'],
+    ['missing name', { email: 'a@b.co' }, 'name'],
+    ['email of the wrong type', { email: 7, name: 'A' }, 'email'],
+    ['name of the wrong type', { email: 'a@b.co', name: { first: 'A' } }, 'name'],
+    ['an unknown field', { email: 'a@b.co', name: 'A', isAdmin: true }, 'isAdmin'],
+    ['an over-long name', { email: 'a@b.co', name: 'x'.repeat(201) }, 'name'],
+    ['an over-long email (256 characters)', { email: `${'a'.repeat(60)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.com`, name: 'A' }, 'email'],
+    ['an invalid email', { email: 'not-an-email', name: 'A' }, 'email'],
+    ['an invalid status', { email: 'a@b.co', name: 'A', status: 'deleted' }, 'status'],
+    ['an invalid phone number', { email: 'a@b.co', name: 'A', phoneNumber: '555-0100' }, 'phoneNumber'],
+    ['a blank name', { email: 'a@b.co', name: '   ' }, 'name'],
+    ['userId', { email: 'a@b.co', name: 'A', userId: '0193a0b4-5c6d-7e8f-9a0b-1c2d3e4f5a6b' }, 'userId'],
+    ['createdDate', { email: 'a@b.co', name: 'A', createdDate: '2020-01-01T00:00:00.000Z' }, 'createdDate'],
+    ['version', { email: 'a@b.co', name: 'A', version: 5 }, 'version'],
+    ['updatedDate', { email: 'a@b.co', name: 'A', updatedDate: '2020-01-01T00:00:00.000Z' }, 'updatedDate'],
+  ];
+  for (const [label, body, field, base64] of badBodies) {
+    it(`rejects ${label} with 400 naming ${field}, writing nothing`, async () => {
+      const count = (await env.scanAll()).length;
+      const reply = await create(body, { base64: base64 ?? false });
+      assertError(reply, 400, 'ValidationFailed', field);
+      assert.equal((await env.scanAll()).length, count);
+    });
+  }
+});
+
+describe('GET /users/{userId}', () => {
+  it('returns the user with its ETag', async () => {
+    const created = await newUser({ status: 'suspended' });
+    const reply = await get(created.body.userId);
+    assert.equal(reply.status, 200);
+    assert.equal(reply.headers.ETag, '"1"');
+    assert.equal(reply.headers['Content-Type'], 'application/json');
+    assert.deepEqual(reply.body, created.body);
+  });
+
+  it('answers 404 for an unknown user', async () => {
+    assertError(await get(uuidv7()), 404, 'NotFound');
+  });
+
+  it('answers 400 naming userId for a malformed id', async () => {
+    for (const userId of ['abc', '6fa459ea-ee8a-4ca4-894e-db77e160355e', uuidv7().toUpperCase(), "' OR 1=1 --"]) {
+      assertError(await get(userId), 400, 'ValidationFailed', 'userId');
+    }
+  });
+});
+
+describe('PUT /users/{userId}', () => {
+  it('replaces the mutable fields, bumps version and ETag, keeps createdDate', async () => {
+    const created = (await newUser({ phoneNumber: '+442079460000' })).body;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const reply = await update(created.userId, { email: ' NEW@Example.com', name: 'Renamed', status: 'suspended' }, { 'If-Match': '"1"' });
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    assert.equal(reply.headers.ETag, '"2"');
+    assert.equal(reply.body.version, 2);
+    assert.equal(reply.body.email, 'new@example.com');
+    assert.equal(reply.body.name, 'Renamed');
+    assert.equal(reply.body.status, 'suspended');
+    assert.equal('phoneNumber' in reply.body, false, 'an omitted optional field is removed by a full replacement');
+    assert.equal(reply.body.userId, created.userId);
+    assert.equal(reply.body.createdDate, created.createdDate);
+    assert.ok(reply.body.updatedDate > created.updatedDate);
+    assert.deepEqual(await env.getItem(created.userId, created.createdDate), reply.body);
+    assert.deepEqual((await get(created.userId)).body, reply.body);
+  });
+
+  it('updates unconditionally without If-Match and with If-Match *', async () => {
+    const created = (await newUser()).body;
+    assert.equal((await update(created.userId, { email: 'x@example.com', name: 'X' })).body.version, 2);
+    const star = await update(created.userId, { email: 'y@example.com', name: 'Y' }, { 'If-Match': '*' });
+    assert.equal(star.status, 200);
+    assert.equal(star.headers.ETag, '"3"');
+    assert.equal(star.body.status, 'active', 'status returns to its default when omitted');
+  });
+
+  it('answers 412 for a stale If-Match and leaves the item unchanged', async () => {
+    const created = (await newUser()).body;
+    assert.equal((await update(created.userId, { email: 'v2@example.com', name: 'V2' })).status, 200);
+    const stale = await update(created.userId, { email: 'stale@example.com', name: 'Stale' }, { 'If-Match': '"1"' });
+    assertError(stale, 412, 'PreconditionFailed');
+    const item = await env.getItem(created.userId, created.createdDate);
+    assert.equal(item?.version, 2);
+    assert.equal(item?.email, 'v2@example.com');
+  });
+
+  it('lets exactly one of two racing updates with the same If-Match win', async () => {
+    for (let round = 0; round < 5; round++) {
+      const created = (await newUser()).body;
+      const replies = await Promise.all(
+        ['a', 'b', 'c'].map((tag) => update(created.userId, { email: `${tag}@example.com`, name: tag }, { 'If-Match': '"1"' })),
+      );
+      const statuses = replies.map((r) => r.status).sort();
+      assert.deepEqual(statuses, [200, 412, 412]);
+      const winner = replies.find((r) => r.status === 200);
+      const item = await env.getItem(created.userId, created.createdDate);
+      assert.equal(item?.version, 2);
+      assert.equal(item?.email, winner?.body.email);
+    }
+  });
+
+  it('answers 404 for a missing user and does not create it', async () => {
+    const userId = uuidv7();
+    const count = (await env.scanAll()).length;
+    assertError(await update(userId, { email: 'ghost@example.com', name: 'Ghost' }), 404, 'NotFound');
+    assertError(await update(userId, { email: 'ghost@example.com', name: 'Ghost' }, { 'If-Match': '*' }), 404, 'NotFound');
+    assertError(await update(userId, { email: 'ghost@example.com', name: 'Ghost' }, { 'If-Match': '"1"' }), 404, 'NotFound');
+    assert.equal((await env.scanAll()).length, count);
+    assert.equal((await env.scanAll()).some((item) => item.userId === userId), false);
+  });
+
+  it('rejects invalid bodies, read-only fields and bad If-Match with 400', async () => {
+    const created = (await newUser()).body;
+    assertError(await update(created.userId, undefined), 400, 'ValidationFailed', 'body');
+    assertError(await update(created.userId, { name: 'No Email' }), 400, 'ValidationFailed', 'email');
+    assertError(await update(created.userId, { ...created }), 400, 'ValidationFailed', 'userId');
+    assertError(
+      await update(created.userId, { email: 'a@b.co', name: 'A', createdDate: '2001-01-01T00:00:00.000Z' }),
+      400,
+      'ValidationFailed',
+      'createdDate',
+    );
+    for (const ifMatch of ['1', 'W/"1"', '"one"', '']) {
+      assertError(await update(created.userId, { email: 'a@b.co', name: 'A' }, { 'If-Match': ifMatch }), 400, 'ValidationFailed', 'If-Match');
+    }
+    assertError(await update('nope', { email: 'a@b.co', name: 'A' }), 400, 'ValidationFailed', 'userId');
+    const item = await env.getItem(created.userId, created.createdDate);
+    assert.equal(item?.version, 1);
+  });
+});
+
+describe('DELETE /users/{userId}', () => {
+  it('deletes: 204 then 404, and the item is gone', async () => {
+    const created = (await newUser()).body;
+    const reply = await remove(created.userId);
+    assert.equal(reply.status, 204);
+    assert.equal(reply.body, undefined);
+    assert.equal(reply.headers['Content-Type'], 'application/json');
+    assert.equal(await env.getItem(created.userId, created.createdDate), undefined);
+    assertError(await get(created.userId), 404, 'NotFound');
+    assertError(await remove(created.userId), 404, 'NotFound');
+  });
+
+  it('honours If-Match: 412 when stale, 204 when current or *', async () => {
+    const first = (await newUser()).body;
+    assert.equal((await update(first.userId, { email: 'v2@example.com', name: 'V2' })).status, 200);
+    assertError(await remove(first.userId, { 'If-Match': '"1"' }), 412, 'PreconditionFailed');
+    assert.ok(await env.getItem(first.userId, first.createdDate));
+    assert.equal((await remove(first.userId, { 'If-Match': '"2"' })).status, 204);
+
+    const second = (await newUser()).body;
+    assert.equal((await remove(second.userId, { 'If-Match': '*' })).status, 204);
+  });
+
+  it('answers 404 for a missing user without resurrecting or creating it', async () => {
+    const created = (await newUser()).body;
+    assert.equal((await remove(created.userId)).status, 204);
+    const count = (await env.scanAll()).length;
+    assertError(await remove(created.userId, { 'If-Match': '"1"' }), 404, 'NotFound');
+    assertError(await remove(created.userId, { 'If-Match': '*' }), 404, 'NotFound');
+    assertError(await remove(uuidv7()), 404, 'NotFound');
+    assertError(await update(created.userId, { email: 'back@example.com', name: 'Back' }), 404, 'NotFound');
+    assert.equal((await env.scanAll()).length, count);
+    assert.equal(await env.getItem(created.userId, created.createdDate), undefined);
+  });
+
+  it('rejects a malformed id or If-Match with 400', async () => {
+    const created = (await newUser()).body;
+    assertError(await remove('123'), 400, 'ValidationFailed', 'userId');
+    assertError(await remove(created.userId, { 'If-Match': 'W/"1"' }), 400, 'ValidationFailed', 'If-Match');
+    assert.ok(await env.getItem(created.userId, created.createdDate));
+  });
+});
+
+describe('routing', () => {
+  it('answers 404 when a handler receives a route it does not serve', async () => {
+    const userId = uuidv7();
+    const cases = [
+      [env.handlers.createUser, apiEvent({ method: 'PUT', path: '/users', body: { email: 'a@b.co', name: 'A' } })],
+      [env.handlers.listUsers, apiEvent({ method: 'GET', path: '/users', routeKey: '$default' })],
+      [env.handlers.getUser, apiEvent({ method: 'POST', path: USER_PATH, pathParameters: { userId } })],
+      [env.handlers.updateUser, apiEvent({ method: 'PATCH', path: USER_PATH, pathParameters: { userId }, body: {} })],
+      [env.handlers.deleteUser, apiEvent({ method: 'DELETE', path: '/users' })],
+    ] as const;
+    for (const [handler, event] of cases) {
+      assertError(await invoke(handler, event), 404, 'NotFound');
+    }
+  });
+});

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { createTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.ts';
+import { isUnavailableError, responseForError } from '../src/lib/http.ts';
+import {
+  createdDateFromUserId,
+  createUsersRepository,
+  decodeCursor,
+  encodeCursor,
+  isUuidV7,
+  keyOf,
+  uuidv7,
+} from '../src/lib/users-repository.ts';
+import { contract } from './support/environment.ts';
+
+describe('UUIDv7 user ids', () => {
+  it('embeds the creation time and derives createdDate from it', () => {
+    const ms = Date.UTC(2025, 0, 2, 3, 4, 5, 678);
+    const id = uuidv7(ms);
+    assert.ok(isUuidV7(id), id);
+    assert.equal(id[14], '7');
+    assert.ok('89ab'.includes(id[19] ?? ''));
+    assert.equal(createdDateFromUserId(id), '2025-01-02T03:04:05.678Z');
+    assert.deepEqual(keyOf(id), { userId: id, createdDate: '2025-01-02T03:04:05.678Z' });
+  });
+
+  it('is unique and sorts by creation time', () => {
+    const ids = new Set(Array.from({ length: 10_000 }, () => uuidv7()));
+    assert.equal(ids.size, 10_000);
+    assert.ok(uuidv7(1_000) < uuidv7(2_000));
+  });
+
+  it('round-trips cursors', () => {
+    const key = keyOf(uuidv7());
+    assert.match(encodeCursor(key), /^[A-Za-z0-9_-]+$/);
+    assert.deepEqual(decodeCursor(encodeCursor(key)), key);
+  });
+});
+
+describe('createUsersRepository against DynamoDB Local', () => {
+  let db: DynamoDbLocal;
+  const tableName = 'users-repository-test';
+
+  before(async () => {
+    db = await startDynamoDbLocal();
+    await createTable(db.endpoint, tableName, contract.table);
+  });
+  after(async () => {
+    await db.stop();
+  });
+
+  it('writes and reads through a repository built for a given endpoint and table', async () => {
+    const repository = createUsersRepository({ endpoint: db.endpoint, tableName });
+    const user = await repository.create({ email: 'r@example.com', name: 'R', status: 'active' });
+    assert.equal(user.createdDate, createdDateFromUserId(user.userId));
+    assert.deepEqual(await repository.get(user.userId), user);
+    const replaced = await repository.replace(user.userId, { email: 'r@example.com', name: 'R2', status: 'active' }, 1);
+    assert.equal(replaced.outcome, 'ok');
+    assert.deepEqual(await repository.replace(user.userId, { email: 'r@example.com', name: 'R3', status: 'active' }, 1), {
+      outcome: 'precondition_failed',
+    });
+    assert.deepEqual(await repository.delete(user.userId, 2), { outcome: 'ok' });
+    assert.deepEqual(await repository.delete(user.userId, undefined), { outcome: 'not_found' });
+  });
+
+  it('fails fast with a 503-class error once DynamoDB goes away', async () => {
+    const local = await startDynamoDbLocal();
+    await createTable(local.endpoint, tableName, contract.table);
+    const repository = createUsersRepository({ endpoint: local.endpoint, tableName });
+    const user = await repository.create({ email: 's@example.com', name: 'S', status: 'active' });
+    await local.stop();
+
+    const started = Date.now();
+    const error = await repository.get(user.userId).then(
+      () => assert.fail('expected the read to fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
+    assert.ok(isUnavailableError(error), `not classified as unavailable: ${String(error)}`);
+    assert.equal(responseForError(error).response.statusCode, 503);
+  });
+
+  it('times out against an endpoint that accepts connections but never answers', async () => {
+    const sockets = new Set<import('node:net').Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    assert.ok(address && typeof address === 'object');
+    try {
+      const repository = createUsersRepository({ endpoint: `http://127.0.0.1:${address.port}`, tableName });
+      const started = Date.now();
+      const error = await repository.get(uuidv7()).then(
+        () => assert.fail('expected the read to fail'),
+        (e: unknown) => e,
+      );
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed < 5_000, `took ${elapsed} ms`);
+      assert.ok(isUnavailableError(error), `not classified as unavailable: ${String(error)}`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});

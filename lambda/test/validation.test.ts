@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  LIMITS,
+  parseCursor,
+  parseIfMatch,
+  parseJsonBody,
+  parseLimit,
+  validateUserId,
+  validateUserInput,
+  ValidationError,
+} from '../src/lib/validation.ts';
+import { encodeCursor, keyOf, uuidv7 } from '../src/lib/users-repository.ts';
+
+function rejects(fn: () => unknown, field: string, message?: RegExp): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof ValidationError, `expected a ValidationError, got ${String(error)}`);
+    assert.equal(error.field, field);
+    if (message) assert.match(error.message, message);
+    return true;
+  });
+}
+
+describe('validateUserInput', () => {
+  it('normalises e-mail and name and defaults status', () => {
+    assert.deepEqual(validateUserInput({ email: '  Ada.Lovelace@Example.COM ', name: '  Ada Lovelace  ' }), {
+      email: 'ada.lovelace@example.com',
+      name: 'Ada Lovelace',
+      status: 'active',
+    });
+  });
+
+  it('keeps optional status and phoneNumber', () => {
+    assert.deepEqual(
+      validateUserInput({ email: 'a@b.co', name: 'A', status: 'suspended', phoneNumber: '+447700900123' }),
+      { email: 'a@b.co', name: 'A', status: 'suspended', phoneNumber: '+447700900123' },
+    );
+  });
+
+  it('rejects a body that is not an object', () => {
+    for (const value of [null, [], 42, 'text', true]) rejects(() => validateUserInput(value), 'body', /JSON object/);
+  });
+
+  it('requires email and name', () => {
+    rejects(() => validateUserInput({ name: 'A' }), 'email', /email is required/);
+    rejects(() => validateUserInput({ email: 'a@b.co' }), 'name', /name is required/);
+  });
+
+  it('rejects wrong types, naming the field', () => {
+    rejects(() => validateUserInput({ email: 42, name: 'A' }), 'email', /must be a string/);
+    rejects(() => validateUserInput({ email: 'a@b.co', name: ['A'] }), 'name', /must be a string/);
+    rejects(() => validateUserInput({ email: 'a@b.co', name: 'A', status: null }), 'status');
+    rejects(() => validateUserInput({ email: 'a@b.co', name: 'A', phoneNumber: 447700900123 }), 'phoneNumber', /string/);
+  });
+
+  it('rejects read-only and unknown fields', () => {
+    for (const field of ['userId', 'createdDate', 'updatedDate', 'version']) {
+      rejects(() => validateUserInput({ email: 'a@b.co', name: 'A', [field]: 'x' }), field, /read-only/);
+    }
+    rejects(() => validateUserInput({ email: 'a@b.co', name: 'A', role: 'admin' }), 'role', /not a recognised field/);
+    rejects(() => validateUserInput(JSON.parse('{"email":"a@b.co","name":"A","__proto__":{}}')), '__proto__');
+  });
+
+  it('enforces length limits', () => {
+    assert.equal(validateUserInput({ email: 'a@b.co', name: 'n'.repeat(LIMITS.nameMaxLength) }).name.length, 200);
+    rejects(() => validateUserInput({ email: 'a@b.co', name: 'n'.repeat(LIMITS.nameMaxLength + 1) }), 'name', /at most 200/);
+    const longEmail = `${'a'.repeat(64)}@${'d'.repeat(63)}.${'e'.repeat(63)}.${'f'.repeat(63)}.com`;
+    assert.ok(longEmail.length > LIMITS.emailMaxLength);
+    rejects(() => validateUserInput({ email: longEmail, name: 'A' }), 'email', /at most 254/);
+  });
+
+  it('rejects empty and blank strings', () => {
+    rejects(() => validateUserInput({ email: 'a@b.co', name: '   ' }), 'name', /must not be empty/);
+    rejects(() => validateUserInput({ email: ' ', name: 'A' }), 'email', /must not be empty/);
+  });
+
+  it('rejects invalid e-mail addresses', () => {
+    for (const email of ['plain', 'a@', '@b.co', 'a@b', 'a b@c.co', 'a..b@c.co', '.a@b.co', 'a@-b.co', 'a@b.c', `${'x'.repeat(65)}@b.co`]) {
+      rejects(() => validateUserInput({ email, name: 'A' }), 'email', /valid e-mail address/);
+    }
+  });
+
+  it('accepts common e-mail shapes', () => {
+    for (const email of ['first.last+tag@sub.example.org', "o'brien@example.ie", 'x@xn--bcher-kva.example', 'a_b-c@ex-ample.io']) {
+      assert.equal(validateUserInput({ email, name: 'A' }).email, email);
+    }
+  });
+
+  it('rejects invalid status, phone numbers and control characters', () => {
+    rejects(() => validateUserInput({ email: 'a@b.co', name: 'A', status: 'Active' }), 'status', /active, suspended/);
+    rejects(() => validateUserInput({ email: 'a@b.co', name: 'A', phoneNumber: '07700 900123' }), 'phoneNumber', /E\.164/);
+    rejects(() => validateUserInput({ email: 'a@b.co', name: 'A', phoneNumber: '+0123' }), 'phoneNumber');
+    rejects(() => validateUserInput({ email: 'a@b.co', name: 'A\u0000B' }), 'name', /control characters/);
+  });
+});
+
+describe('parseJsonBody', () => {
+  it('parses plain and base64-encoded JSON', () => {
+    assert.deepEqual(parseJsonBody('{"a":1}', false), { a: 1 });
+    assert.deepEqual(parseJsonBody(Buffer.from('{"a":"é"}').toString('base64'), true), { a: 'é' });
+  });
+
+  it('rejects missing, empty and non-JSON bodies', () => {
+    rejects(() => parseJsonBody(undefined, false), 'body', /required/);
+    rejects(() => parseJsonBody('', false), 'body', /required/);
+    rejects(() => parseJsonBody('  \n', false), 'body', /required/);
+    rejects(() => parseJsonBody('{"a":', false), 'body', /valid JSON/);
+    rejects(() => parseJsonBody('{"a":1}', true), 'body', /valid JSON/);
+  });
+
+  it('rejects oversized bodies', () => {
+    rejects(() => parseJsonBody(JSON.stringify({ name: 'x'.repeat(LIMITS.bodyMaxBytes) }), false), 'body', /at most/);
+  });
+});
+
+describe('path, query and header parameters', () => {
+  it('accepts only canonical UUIDv7 user ids', () => {
+    const id = uuidv7();
+    assert.equal(validateUserId(id), id);
+    rejects(() => validateUserId(undefined), 'userId');
+    rejects(() => validateUserId(id.toUpperCase()), 'userId', /UUIDv7/);
+    rejects(() => validateUserId('6fa459ea-ee8a-4ca4-894e-db77e160355e'), 'userId', /UUIDv7/); // v4
+    rejects(() => validateUserId('not-a-uuid'), 'userId');
+  });
+
+  it('bounds limit to 1..100 with default 20', () => {
+    assert.equal(parseLimit(undefined), 20);
+    assert.equal(parseLimit('1'), 1);
+    assert.equal(parseLimit('100'), 100);
+    for (const bad of ['0', '101', '-1', '1.5', 'ten', '', '1e2', ' 5', '2,3', '0010']) rejects(() => parseLimit(bad), 'limit');
+  });
+
+  it('decodes only cursors this API produced', () => {
+    const key = keyOf(uuidv7());
+    assert.deepEqual(parseCursor(encodeCursor(key)), key);
+    assert.equal(parseCursor(undefined), undefined);
+    const forged = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+    for (const bad of [
+      '',
+      'not base64!',
+      `${encodeCursor(key)}=`,
+      forged({ userId: key.userId }),
+      forged({ ...key, extra: 1 }),
+      forged({ ...key, createdDate: '2020-01-01T00:00:00.000Z' }),
+      forged({ userId: 'x', createdDate: key.createdDate }),
+      forged([key.userId, key.createdDate]),
+      Buffer.from('{not json').toString('base64url'),
+    ]) {
+      rejects(() => parseCursor(bad), 'cursor');
+    }
+  });
+
+  it('parses If-Match', () => {
+    assert.equal(parseIfMatch(undefined), undefined);
+    assert.equal(parseIfMatch('*'), 'any');
+    assert.equal(parseIfMatch('"7"'), 7);
+    assert.equal(parseIfMatch(' "12" '), 12);
+    for (const bad of ['', '7', 'W/"7"', '"0"', '"abc"', '"1", "2"', '"-1"', '**']) rejects(() => parseIfMatch(bad), 'If-Match');
+  });
+});
