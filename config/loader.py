@@ -119,9 +119,7 @@ def _external_auth(reader: _Reader, prefix: str) -> ExternalAuth | None:
 
 def _custom_domain(reader: _Reader, prefix: str) -> CustomDomain | None:
     domain = reader.optional_text(f"{prefix}.customDomain.domainName", pattern=DOMAIN_PATTERN)
-    certificate = reader.optional_text(
-        f"{prefix}.customDomain.certificateArn", pattern=CERTIFICATE_ARN_PATTERN
-    )
+    certificate = reader.optional_text(f"{prefix}.customDomain.certificateArn", pattern=CERTIFICATE_ARN_PATTERN)
     if domain is None and certificate is None:
         return None
     if domain is None or certificate is None:
@@ -218,9 +216,7 @@ class _Reader:
             raise ConfigError(key, origins, "name at least one allowed origin")
         for origin in origins:
             if origin == "*":
-                raise ConfigError(
-                    key, origin, "a wildcard origin lets any site call the API; list the origins"
-                )
+                raise ConfigError(key, origin, "a wildcard origin lets any site call the API; list the origins")
             parts = urlsplit(origin)
             local = parts.hostname in ("localhost", "127.0.0.1")
             if parts.scheme not in ("https", "http") or (parts.scheme == "http" and not local):

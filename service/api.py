@@ -95,9 +95,7 @@ class UsersApi(Construct):
                 max_age=Duration.hours(1),
             ),
         )
-        self.access_logs = logs.LogGroup(
-            self, "AccessLogs", retention=log_retention, removal_policy=removal_policy
-        )
+        self.access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention, removal_policy=removal_policy)
         self.stage = apigwv2.HttpStage(
             self,
             "DefaultStage",
@@ -105,9 +103,7 @@ class UsersApi(Construct):
             stage_name="$default",
             auto_deploy=True,
             access_log_settings=JsonAccessLogSettings(self.access_logs),
-            throttle=apigwv2.ThrottleSettings(
-                rate_limit=throttle.rate_limit, burst_limit=throttle.burst_limit
-            ),
+            throttle=apigwv2.ThrottleSettings(rate_limit=throttle.rate_limit, burst_limit=throttle.burst_limit),
         )
         authorizer = authorizers.HttpJwtAuthorizer(
             "JwtAuthorizer",

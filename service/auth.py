@@ -59,12 +59,8 @@ class ApiAuthorization(Construct):
             deletion_protection=removal_policy is RemovalPolicy.RETAIN,
             removal_policy=removal_policy,
         )
-        read = cognito.ResourceServerScope(
-            scope_name=read_scope.split("/")[1], scope_description="Read users"
-        )
-        write = cognito.ResourceServerScope(
-            scope_name=write_scope.split("/")[1], scope_description="Write users"
-        )
+        read = cognito.ResourceServerScope(scope_name=read_scope.split("/")[1], scope_description="Read users")
+        write = cognito.ResourceServerScope(scope_name=write_scope.split("/")[1], scope_description="Write users")
         resource_server = self.user_pool.add_resource_server(
             "ResourceServer", identifier=self.RESOURCE_SERVER, scopes=[read, write]
         )

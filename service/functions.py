@@ -26,8 +26,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Lambda loads the bundle as an ES module; libraries that still call require() need a shim.
 ESM_REQUIRE_SHIM = (
-    "import { createRequire as __createRequire } from 'node:module';"
-    "const require = __createRequire(import.meta.url);"
+    "import { createRequire as __createRequire } from 'node:module';const require = __createRequire(import.meta.url);"
 )
 
 
@@ -82,9 +81,7 @@ class UserFunction(Construct):
             description=f"Runs the {operation.name} handler",
         )
         self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=list(operation.dynamodb_actions), resources=[settings.table.table_arn]
-            )
+            iam.PolicyStatement(actions=list(operation.dynamodb_actions), resources=[settings.table.table_arn])
         )
         self.role.add_to_policy(
             iam.PolicyStatement(

@@ -1,0 +1,6 @@
+"""Post-deployment smoke suite for the users API, configured only by environment variables.
+
+Run it with ``pytest tests/smoke`` (the normal ``pytest`` run leaves it out); see settings.py for
+the variables. The pure support modules (settings, urls, auth, cleanup) are unit-tested by
+tests/test_smoke_support.py.
+"""
