@@ -1,18 +1,78 @@
 #!/usr/bin/env python3
 from __future__ import annotations
 
+import dataclasses
+import os
+
 from aws_cdk import App
 
 from compliance import enforce_nag_rules
-from config import load_config
+from config import AppConfig, ConfigError, DeploymentEnvironment, StageName, load_config
+from config.loader import CLOUDFRONT_WEB_ACL_REGION
+from pipeline.pipeline_stack import PIPELINE_STACK_ID, PipelineStack
 from stages.service_stage import ServiceStage
+
+SANDBOX_ID = "Sandbox"
+SANDBOX_ENVIRONMENT_TAG = "Sandbox"
+
+
+def sandbox_requested(app: App) -> bool:
+    """`-c sandbox=true` adds the Sandbox stage; without it only the pipeline is synthesized."""
+    return str(app.node.try_get_context("sandbox")).lower() == "true"
+
+
+def build_service_stages(app: App, config: AppConfig) -> dict[StageName, ServiceStage]:
+    """dev, qa and prod, in promotion order, as children of the App (siblings of the pipeline
+    stack); their smoke roles trust the toolchain account, where the smoke steps run."""
+    stages: dict[StageName, ServiceStage] = {}
+    for stage_config in config.stages:
+        stages[stage_config.name] = ServiceStage(
+            app,
+            stage_config.name.construct_id,
+            config=stage_config,
+            service_name=config.service_name,
+            smoke_trusted_account=config.toolchain.account,
+        )
+    return stages
+
+
+def build_sandbox(app: App, config: AppConfig) -> ServiceStage:
+    """dev's configuration, deployed into the account and region of the current CLI credentials.
+
+    Without credentials (an offline synth) it falls back to dev's account and region.
+    """
+    dev = config.stage(StageName.DEV)
+    environment = DeploymentEnvironment(
+        account=os.environ.get("CDK_DEFAULT_ACCOUNT") or dev.environment.account,
+        region=os.environ.get("CDK_DEFAULT_REGION") or dev.environment.region,
+    )
+    if environment.region != CLOUDFRONT_WEB_ACL_REGION:
+        raise ConfigError(
+            "sandbox region (CDK_DEFAULT_REGION)",
+            environment.region,
+            f"the stage's WAF web ACL must be created in {CLOUDFRONT_WEB_ACL_REGION}; "
+            f"deploy with AWS_REGION={CLOUDFRONT_WEB_ACL_REGION}",
+        )
+    return ServiceStage(
+        app,
+        SANDBOX_ID,
+        config=dataclasses.replace(dev, environment=environment),
+        service_name=config.service_name,
+        environment_tag=SANDBOX_ENVIRONMENT_TAG,
+        smoke_trusted_account=environment.account,
+    )
 
 
 def build_app(app: App) -> App:
     config = load_config(app.node.try_get_context)
-    for stage in config.stages:
-        ServiceStage(app, stage.name.construct_id, config=stage, service_name=config.service_name)
+    stages = build_service_stages(app, config)
+    if sandbox_requested(app):
+        build_sandbox(app, config)
+    # Every stage exists now. The gate must be in place before the pipeline is built: CDK Pipelines
+    # synthesizes each stage as it is added, after which aspects no longer reach it. The packs
+    # themselves run over the whole assembly, the pipeline stack included, at app.synth().
     enforce_nag_rules(app)
+    PipelineStack(app, PIPELINE_STACK_ID, config=config, stages=stages)
     return app
 
 

@@ -12,6 +12,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from compliance import acknowledge
 from service.functions import TIMEOUT, UserFunction
 
 # A function this close to its 30 s timeout is about to fail; one such invocation is enough.
@@ -42,7 +43,13 @@ class Monitoring(Construct):
         key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
         self.topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
         if alarm_email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+            subscription = self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+            acknowledge(
+                subscription,
+                "Serverless-SNSRedrivePolicy",
+                "An e-mail that SNS cannot deliver after its retries has no consumer to replay it to; "
+                "the alarm itself stays visible in CloudWatch and keeps its state until resolved.",
+            )
         self._action = cloudwatch_actions.SnsAction(self.topic)
         self.alarms: list[cloudwatch.Alarm] = []
         self.dead_letter_alarms: list[cloudwatch.Alarm] = []

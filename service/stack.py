@@ -14,6 +14,7 @@ from service.edge import ApiDistribution, EdgeFirewall
 from service.functions import FunctionSettings, UserFunctions
 from service.log_bucket import LogBucket
 from service.monitoring import Monitoring
+from service.smoke_access import SmokeAccess
 
 
 class UsersServiceStack(Stack):
@@ -27,6 +28,7 @@ class UsersServiceStack(Stack):
         stage: StageConfig,
         service_name: str,
         contract: ServiceContract,
+        smoke_trusted_account: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -120,3 +122,23 @@ class UsersServiceStack(Stack):
             self.smoke_client_id_output = CfnOutput(
                 self, "MachineClientId", value=authorization.machine_client.user_pool_client_id
             )
+        self.smoke_access: SmokeAccess | None = None
+        self.smoke_role_arn_output: CfnOutput | None = None
+        self.user_pool_id_output: CfnOutput | None = None
+        if smoke_trusted_account is not None:
+            self._add_smoke_access(smoke_trusted_account)
+
+    def _add_smoke_access(self, trusted_account: str) -> None:
+        """The role the smoke tests assume from `trusted_account`, with its ARN (and the user pool's
+        id, which the tests need to read the machine client's secret) as outputs."""
+        self.smoke_access = SmokeAccess(
+            self,
+            "SmokeAccess",
+            trusted_account=trusted_account,
+            role_name=f"{self.stack_name}-smoke",
+            user_pool=self.authorization.user_pool,
+            dead_letter_alarms=self.monitoring.dead_letter_alarms,
+        )
+        self.smoke_role_arn_output = CfnOutput(self, "SmokeRoleArn", value=self.smoke_access.role.role_arn)
+        if self.authorization.user_pool is not None:
+            self.user_pool_id_output = CfnOutput(self, "UserPoolId", value=self.authorization.user_pool.user_pool_id)

@@ -11,7 +11,11 @@ from service.stack import UsersServiceStack
 
 
 class ServiceStage(Stage):
-    """One deployable copy of the users service: dev, qa, prod (or a developer's sandbox)."""
+    """One deployable copy of the users service: dev, qa, prod (or a developer's sandbox).
+
+    `smoke_trusted_account` is the account whose smoke tests may read the stage's machine-client
+    secret and alarm states (the toolchain account for pipeline stages).
+    """
 
     def __init__(
         self,
@@ -22,6 +26,7 @@ class ServiceStage(Stage):
         service_name: str,
         environment_tag: str | None = None,
         contract: ServiceContract | None = None,
+        smoke_trusted_account: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -37,6 +42,7 @@ class ServiceStage(Stage):
             stage=config,
             service_name=service_name,
             contract=contract or load_contract(),
+            smoke_trusted_account=smoke_trusted_account,
             description=f"{service_name} ({config.name.value})",
         )
         Tags.of(self).add("Environment", environment_tag or config.name.environment_tag)

@@ -27,8 +27,7 @@ def prod() -> Template:
 
 
 def resources(template: Template, type_name: str) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = template.find_resources(type_name)
-    return found
+    return {logical_id: dict(resource) for logical_id, resource in template.find_resources(type_name).items()}
 
 
 def logical_id_of(template: Template, type_name: str, path_fragment: str) -> str:
@@ -55,7 +54,10 @@ def test_table_is_on_demand_with_user_id_and_created_date_keys(dev: Template) ->
                 {"AttributeName": "createdDate", "KeyType": "RANGE"},
             ],
             "AttributeDefinitions": Match.array_with(
-                [{"AttributeName": "userId", "AttributeType": "S"}, {"AttributeName": "createdDate", "AttributeType": "S"}]
+                [
+                    {"AttributeName": "userId", "AttributeType": "S"},
+                    {"AttributeName": "createdDate", "AttributeType": "S"},
+                ]
             ),
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         },
@@ -115,8 +117,7 @@ def test_dead_letter_queues_are_encrypted_tls_only_with_14_day_retention(dev: Te
     for policy in resources(dev, "AWS::SQS::QueuePolicy").values():
         statements = policy["Properties"]["PolicyDocument"]["Statement"]
         assert any(
-            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-            for s in statements
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements
         )
 
 

@@ -1,0 +1,222 @@
+"""The delivery pipeline: source, build (tests + nag gate + synth), self-mutation, then dev, qa and
+prod, each followed by the smoke suite, with a manual approval and an IAM-broadening check before prod.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import CfnOutput, Duration, Environment, RemovalPolicy, Stack, pipelines
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_codestarnotifications as notifications
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from compliance import acknowledge
+from config import AppConfig, StageConfig, StageName
+from pipeline.nag_acknowledgments import acknowledge_pipeline_scaffolding
+from pipeline.smoke import smoke_step
+from service.log_bucket import LogBucket
+from stages.service_stage import ServiceStage
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PIPELINE_STACK_ID = "UsersServicePipeline"
+PROD_APPROVAL_ID = "PromoteToProd"
+BROADENING_CHECK_ID = "CheckIamBroadening"
+
+# amazonlinux2-x86_64-standard:5.0 has Python 3.11+ for the venv and Corretto 17 for DynamoDB
+# Local; the Makefile installs the pinned Node 24 from npm.
+BUILD_IMAGE = codebuild.LinuxBuildImage.AMAZON_LINUX_2_5
+RUNTIME_VERSIONS = {"python": "3.12", "java": "corretto17", "nodejs": "22"}
+
+NOTIFIED_EVENTS = (
+    "codepipeline-pipeline-pipeline-execution-failed",
+    "codepipeline-pipeline-manual-approval-needed",
+)
+
+
+def pinned_cli_version(package_json: Path = PROJECT_ROOT / "package.json") -> str:
+    """The CDK CLI the developers run (package.json), so self-mutation runs the same one."""
+    version = json.loads(package_json.read_text())["devDependencies"]["aws-cdk"]
+    if not isinstance(version, str) or not version[:1].isdigit():
+        raise ValueError(f"package.json pins aws-cdk to {version!r}; pin an exact version")
+    return version
+
+
+def prod_approval_comment(qa: StageConfig) -> str:
+    environment = qa.environment
+    return (
+        "Promote to prod: this change is deployed to qa (account "
+        f"{environment.account}, {environment.region}) and passed the smoke suite there, after "
+        "unit tests, the cdk-nag gate and cfn-lint in Build. Check the qa smoke report and the "
+        "IAM broadening check of this stage before approving."
+    )
+
+
+class PipelineStack(Stack):
+    """The toolchain account's pipeline. Deployed once by hand; it updates itself afterwards.
+
+    `stages` are the dev, qa and prod ServiceStages, built by the caller as siblings of this stack
+    (children of the App), so nothing acknowledged inside this stack can reach them. CDK Pipelines
+    synthesizes each stage when it is added here: they must be complete, their smoke access added
+    and the nag gate's aspects in place, before this stack is built.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: AppConfig,
+        stages: Mapping[StageName, ServiceStage],
+        **kwargs: Any,
+    ) -> None:
+        toolchain = config.toolchain
+        super().__init__(
+            scope,
+            construct_id,
+            env=Environment(account=toolchain.account, region=toolchain.region),
+            description=f"{config.service_name} delivery pipeline",
+            **kwargs,
+        )
+        self.config = config
+
+        artifact_key = kms.Key(
+            self,
+            "ArtifactKey",
+            enable_key_rotation=True,
+            description=f"Encrypts the {config.service_name} pipeline's artifacts and build logs",
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        access_logs = LogBucket(self, "ArtifactAccessLogs")
+        self.artifact_bucket = s3.Bucket(
+            self,
+            "ArtifactBucket",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=artifact_key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            server_access_logs_bucket=access_logs.bucket,
+            server_access_logs_prefix="artifacts/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireOldArtifacts",
+                    noncurrent_version_expiration=Duration.days(30),
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                )
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+        source = pipelines.CodePipelineSource.connection(
+            config.source.repository,
+            config.source.branch,
+            connection_arn=config.source.connection_arn,
+            trigger_on_push=True,
+        )
+        self.pipeline = pipelines.CodePipeline(
+            self,
+            "Pipeline",
+            pipeline_type=codepipeline.PipelineType.V2,
+            self_mutation=True,
+            cross_account_keys=True,
+            enable_key_rotation=True,
+            artifact_bucket=self.artifact_bucket,
+            docker_enabled_for_synth=False,
+            publish_assets_in_parallel=False,
+            cli_version=pinned_cli_version(),
+            code_build_defaults=pipelines.CodeBuildOptions(
+                build_environment=codebuild.BuildEnvironment(
+                    build_image=BUILD_IMAGE, compute_type=codebuild.ComputeType.MEDIUM
+                ),
+                partial_build_spec=codebuild.BuildSpec.from_object(
+                    {"phases": {"install": {"runtime-versions": RUNTIME_VERSIONS}}}
+                ),
+                timeout=Duration.minutes(60),
+            ),
+            synth=pipelines.ShellStep(
+                "Synth",
+                input=source,
+                # The targets a developer runs: tests, the nag gate and cfn-lint, then the synth.
+                commands=["make test", "make synth"],
+                primary_output_directory="cdk.out",
+            ),
+        )
+
+        self.stages = dict(stages)
+        for stage in self.stages.values():
+            if stage.node.path.startswith(f"{self.node.path}/"):
+                raise ValueError(f"{stage.node.path}: build the stages outside the pipeline stack")
+        for stage_config in config.stages:
+            stage = self.stages[stage_config.name]
+            pre: list[pipelines.Step] = []
+            if stage_config.name is StageName.PROD:
+                # The approver sees the broadening check's verdict before being asked to promote.
+                broadening = pipelines.ConfirmPermissionsBroadening(BROADENING_CHECK_ID, stage=stage)
+                approval = pipelines.ManualApprovalStep(
+                    PROD_APPROVAL_ID, comment=prod_approval_comment(config.stage(StageName.QA))
+                )
+                approval.add_step_dependency(broadening)
+                pre = [broadening, approval]
+            self.pipeline.add_stage(stage, pre=pre, post=[smoke_step(stage, source=source)])
+
+        self.pipeline.build_pipeline()
+        CfnOutput(self, "PipelineName", value=self.pipeline.pipeline.pipeline_name)
+        self.notification_topic = self._notify_on_failures_and_approvals(config.pipeline_notification_email)
+        self._encrypt_security_check_project(artifact_key)
+        acknowledge_pipeline_scaffolding(self.pipeline)
+
+    def _notify_on_failures_and_approvals(self, email: str | None) -> sns.Topic:
+        key = kms.Key(
+            self,
+            "NotificationKey",
+            enable_key_rotation=True,
+            description="Encrypts the users-service pipeline notifications",
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # CodeStar Notifications publishes to the encrypted topic, so it must use the key.
+        key.grant(iam.ServicePrincipal("codestar-notifications.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        topic = sns.Topic(self, "NotificationTopic", master_key=key, enforce_ssl=True)
+        if email:
+            subscription = topic.add_subscription(subscriptions.EmailSubscription(email))
+            acknowledge(
+                subscription,
+                "Serverless-SNSRedrivePolicy",
+                (
+                    "An e-mail subscription of pipeline notifications: what a lost e-mail reported "
+                    "(a failed execution, a pending approval) stays visible in the pipeline itself, "
+                    "and a dead-letter queue of undelivered e-mails would have no reader."
+                ),
+            )
+        notifications.NotificationRule(
+            self,
+            "PipelineNotifications",
+            source=self.pipeline.pipeline,
+            events=list(NOTIFIED_EVENTS),
+            targets=[topic],  # binding adds the topic policy for codestar-notifications
+            detail_type=notifications.DetailType.FULL,
+        )
+        return topic
+
+    def _encrypt_security_check_project(self, key: kms.IKey) -> None:
+        """ConfirmPermissionsBroadening's CodeBuild project takes no options; give it the pipeline
+        key like every other project of the pipeline."""
+        check = self.pipeline.node.try_find_child("PipelinesSecurityCheck")
+        if check is None:
+            return
+        project = check.node.find_child("CDKSecurityCheck")
+        assert isinstance(project, codebuild.Project)
+        cfn_project = project.node.default_child
+        assert isinstance(cfn_project, codebuild.CfnProject)
+        cfn_project.encryption_key = key.key_arn
+        key.grant_encrypt_decrypt(project)

@@ -1,0 +1,542 @@
+"""The delivery pipeline: its stages, actions and roles, the smoke access it relies on, and the nag
+gate over the pipeline stack, its stages and the sandbox."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App
+from aws_cdk.assertions import Match, Template
+
+import app as app_module
+from config import AppConfig, StageName
+from pipeline.nag_acknowledgments import ACKNOWLEDGMENTS
+from pipeline.pipeline_stack import PIPELINE_STACK_ID, PipelineStack, pinned_cli_version
+from stages.service_stage import ServiceStage
+from tests.conftest import PROJECT_ROOT, config_from, shipped_context
+from tests.smoke import auth
+from tests.stage_support import SKIP_BUNDLING
+
+STAGE_IDS = {StageName.DEV: "Dev", StageName.QA: "Qa", StageName.PROD: "Prod"}
+
+
+def _build(context_overrides: dict[str, Any] | None = None) -> App:
+    context = {**shipped_context(), **SKIP_BUNDLING, **(context_overrides or {})}
+    return app_module.build_app(App(context=context))
+
+
+@pytest.fixture(scope="module")
+def built_app() -> App:
+    return _build()
+
+
+@pytest.fixture(scope="module")
+def pipeline_stack(built_app: App) -> PipelineStack:
+    stack = built_app.node.find_child(PIPELINE_STACK_ID)
+    assert isinstance(stack, PipelineStack)
+    return stack
+
+
+@pytest.fixture(scope="module")
+def template(pipeline_stack: PipelineStack) -> Template:
+    return Template.from_stack(pipeline_stack)
+
+
+@pytest.fixture(scope="module")
+def config() -> AppConfig:
+    return config_from(shipped_context())
+
+
+@pytest.fixture(scope="module")
+def pipeline_stages(template: Template) -> dict[str, list[dict[str, Any]]]:
+    pipelines = template.find_resources("AWS::CodePipeline::Pipeline")
+    assert len(pipelines) == 1
+    (pipeline,) = pipelines.values()
+    return {stage["Name"]: stage["Actions"] for stage in pipeline["Properties"]["Stages"]}
+
+
+def _run_orders(actions: list[dict[str, Any]], provider: str) -> list[int]:
+    return [action["RunOrder"] for action in actions if action["ActionTypeId"]["Provider"] == provider]
+
+
+def _action(actions: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return next(action for action in actions if action["Name"] == name)
+
+
+# --- the pipeline's shape ---------------------------------------------------------------------
+
+
+def test_stages_run_in_promotion_order(pipeline_stages: dict[str, list[dict[str, Any]]]) -> None:
+    names = [name for name in pipeline_stages if name != "Assets"]
+    assert names == ["Source", "Build", "UpdatePipeline", "Dev", "Qa", "Prod"]
+    if "Assets" in pipeline_stages:
+        assert list(pipeline_stages).index("Assets") == 3
+
+
+def test_the_pipeline_is_v2_and_its_artifacts_are_kms_encrypted(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::CodePipeline::Pipeline",
+        {
+            "PipelineType": "V2",
+            "RestartExecutionOnUpdate": True,
+            "ArtifactStore": {"Type": "S3", "EncryptionKey": {"Type": "KMS", "Id": Match.any_value()}},
+        },
+    )
+    keys = template.find_resources("AWS::KMS::Key")
+    assert keys
+    assert all(key["Properties"]["EnableKeyRotation"] is True for key in keys.values())
+
+
+def test_the_artifact_bucket_is_versioned_logged_and_tls_only(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "LoggingConfiguration": {"DestinationBucketName": Match.any_value()},
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    Match.object_like(
+                        {
+                            "ServerSideEncryptionByDefault": {
+                                "SSEAlgorithm": "aws:kms",
+                                "KMSMasterKeyID": Match.any_value(),
+                            }
+                        }
+                    )
+                ]
+            },
+        },
+    )
+    template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                )
+            }
+        },
+    )
+
+
+def test_the_source_is_the_configured_connection_and_branch(
+    pipeline_stages: dict[str, list[dict[str, Any]]], config: AppConfig
+) -> None:
+    (action,) = pipeline_stages["Source"]
+    assert action["ActionTypeId"]["Provider"] == "CodeStarSourceConnection"
+    assert action["Configuration"]["ConnectionArn"] == config.source.connection_arn
+    assert action["Configuration"]["FullRepositoryId"] == config.source.repository
+    assert action["Configuration"]["BranchName"] == config.source.branch
+
+
+def test_the_build_runs_the_developers_make_targets(template: Template) -> None:
+    projects = template.find_resources(
+        "AWS::CodeBuild::Project", {"Properties": {"Description": Match.string_like_regexp("Synth")}}
+    )
+    (project,) = projects.values()
+    spec = json.loads(project["Properties"]["Source"]["BuildSpec"])
+    assert spec["phases"]["build"]["commands"] == ["make test", "make synth"]
+    assert spec["artifacts"]["base-directory"] == "cdk.out"
+    assert project["Properties"]["Environment"]["Image"] == "aws/codebuild/amazonlinux2-x86_64-standard:5.0"
+    assert project["Properties"]["Environment"]["PrivilegedMode"] is False
+
+
+def test_self_mutation_runs_the_cli_version_pinned_in_package_json(template: Template) -> None:
+    package = json.loads((PROJECT_ROOT / "package.json").read_text())
+    assert pinned_cli_version() == package["devDependencies"]["aws-cdk"]
+    projects = template.find_resources(
+        "AWS::CodeBuild::Project",
+        {"Properties": {"Description": Match.string_like_regexp("UpdatePipeline/SelfMutate$")}},
+    )
+    (project,) = projects.values()
+    spec = json.loads(project["Properties"]["Source"]["BuildSpec"])
+    assert f"npm install -g aws-cdk@{pinned_cli_version()}" in spec["phases"]["install"]["commands"]
+
+
+def test_every_codebuild_project_is_encrypted_with_a_pipeline_key(template: Template) -> None:
+    projects = template.find_resources("AWS::CodeBuild::Project")
+    assert projects
+    for logical_id, project in projects.items():
+        assert "EncryptionKey" in project["Properties"], logical_id
+
+
+@pytest.mark.parametrize("stage", list(StageName))
+def test_each_stage_deploys_with_roles_of_its_own_account_and_region(
+    stage: StageName, pipeline_stages: dict[str, list[dict[str, Any]]], config: AppConfig
+) -> None:
+    environment = config.stage(stage).environment
+    deploys = [
+        action for action in pipeline_stages[STAGE_IDS[stage]] if action["ActionTypeId"]["Provider"] == "CloudFormation"
+    ]
+    assert {action["Name"] for action in deploys} == {"UsersService.Prepare", "UsersService.Deploy"}
+    for action in deploys:
+        role_arn = json.dumps(action["RoleArn"])
+        assert f":iam::{environment.account}:role/" in role_arn
+        assert f"deploy-role-{environment.account}-{environment.region}" in role_arn
+        assert action.get("Region", config.toolchain.region) == environment.region
+        assert action["Configuration"]["StackName"] == f"{STAGE_IDS[stage]}-UsersService"
+
+
+@pytest.mark.parametrize("stage", list(StageName))
+def test_the_smoke_tests_run_after_each_stage_is_deployed(
+    stage: StageName, pipeline_stages: dict[str, list[dict[str, Any]]]
+) -> None:
+    actions = pipeline_stages[STAGE_IDS[stage]]
+    smoke = _action(actions, "SmokeTests")
+    assert smoke["ActionTypeId"]["Provider"] == "CodeBuild"
+    assert smoke["RunOrder"] > max(_run_orders(actions, "CloudFormation"))
+    variables = {item["name"]: item["value"] for item in json.loads(smoke["Configuration"]["EnvironmentVariables"])}
+    expected = {
+        "SMOKE_API_URL": "ApiUrl",
+        "SMOKE_CLOUDFRONT_URL": "CloudFrontUrl",
+        "SMOKE_TOKEN_URL": "TokenUrl",
+        "SMOKE_CLIENT_ID": "MachineClientId",
+        "SMOKE_USER_POOL_ID": "UserPoolId",
+        "SMOKE_DLQ_ALARM_NAMES": "DeadLetterAlarmNames",
+        "SMOKE_ROLE_ARN": "SmokeRoleArn",
+    }
+    for name, output in expected.items():
+        assert variables[name].startswith("#{"), (name, variables)
+        assert variables[name].endswith(f".{output}}}"), (name, variables)
+
+
+def test_prod_waits_for_the_broadening_check_and_a_manual_approval(
+    pipeline_stages: dict[str, list[dict[str, Any]]], config: AppConfig
+) -> None:
+    actions = pipeline_stages["Prod"]
+    first_deploy = min(_run_orders(actions, "CloudFormation"))
+    approval = _action(actions, "PromoteToProd")
+    check = _action(actions, "CheckIamBroadening.Check")
+    assert approval["ActionTypeId"]["Provider"] == "Manual"
+    assert check["RunOrder"] < approval["RunOrder"] < first_deploy
+    qa = config.stage(StageName.QA).environment
+    comment = approval["Configuration"]["CustomData"]
+    assert qa.account in comment
+    assert qa.region in comment
+    for stage in ("Dev", "Qa"):
+        assert "Manual" not in {action["ActionTypeId"]["Provider"] for action in pipeline_stages[stage]}
+
+
+def test_smoke_steps_may_only_assume_their_stages_smoke_role(template: Template, config: AppConfig) -> None:
+    policies = template.find_resources("AWS::IAM::Policy")
+    for stage in StageName:
+        stage_id = STAGE_IDS[stage]
+        (policy,) = [
+            policy
+            for logical_id, policy in policies.items()
+            if logical_id.startswith(f"Pipeline{stage_id}SmokeTestsRole")
+        ]
+        assume = [
+            statement
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+            if "sts:AssumeRole" in statement["Action"]
+        ]
+        account = config.stage(stage).environment.account
+        assert len(assume) == 1
+        assert json.dumps(assume[0]["Resource"]).endswith(f':iam::{account}:role/{stage_id}-UsersService-smoke"]]}}')
+
+
+def test_failures_and_approvals_notify_an_encrypted_topic(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::CodeStarNotifications::NotificationRule",
+        {
+            "EventTypeIds": [
+                "codepipeline-pipeline-pipeline-execution-failed",
+                "codepipeline-pipeline-manual-approval-needed",
+            ],
+            "Targets": [{"TargetType": "SNS", "TargetAddress": Match.any_value()}],
+        },
+    )
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {"Principal": {"Service": "codestar-notifications.amazonaws.com"}, "Action": "sns:Publish"}
+                        )
+                    ]
+                )
+            }
+        },
+    )
+    template.has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Principal": {"Service": "codestar-notifications.amazonaws.com"}})]
+                )
+            }
+        },
+    )
+
+
+def test_a_notification_email_subscribes_to_the_topic() -> None:
+    app = _build({"pipeline.notificationEmail": "team@example.com"})
+    template = Template.from_stack(app.node.find_child(PIPELINE_STACK_ID))  # type: ignore[arg-type]
+    template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "team@example.com"})
+
+
+def test_the_acknowledgments_and_their_reasons_ship_in_the_pipeline_template(template: Template) -> None:
+    acknowledged = {
+        (rule["id"], rule["reason"])
+        for resource in template.to_json()["Resources"].values()
+        for rule in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])
+    }
+    assert set(ACKNOWLEDGMENTS) <= {reason for _, reason in acknowledged}
+    assert "AwsSolutions-IAM5[Resource::arn:*:iam::111111111111:role/*]" in {rule for rule, _ in acknowledged}
+
+
+# --- the stages and the smoke role ------------------------------------------------------------
+
+
+def test_without_the_sandbox_flag_only_the_pipeline_and_its_stages_are_built(built_app: App) -> None:
+    top_level = [child.node.id for child in built_app.node.children]
+    assert PIPELINE_STACK_ID in top_level
+    assert app_module.SANDBOX_ID not in top_level
+    stages = [child for child in built_app.node.children if isinstance(child, ServiceStage)]
+    assert [stage.node.id for stage in stages] == ["Dev", "Qa", "Prod"]
+
+
+def test_the_stages_sit_outside_the_pipeline_stack(pipeline_stack: PipelineStack, built_app: App) -> None:
+    # Acknowledgments flow down the tree: none placed in the pipeline stack can reach a stage.
+    for stage in pipeline_stack.stages.values():
+        assert stage.node.scope is built_app
+    for targets in ACKNOWLEDGMENTS.values():
+        assert targets
+        for path in targets:
+            assert not path.startswith(("Dev", "Qa", "Prod", "Sandbox"))
+
+
+@pytest.mark.parametrize("stage", list(StageName))
+def test_the_smoke_role_trusts_only_the_toolchain_and_reads_only_what_the_suite_needs(
+    stage: StageName, pipeline_stack: PipelineStack, config: AppConfig
+) -> None:
+    service = pipeline_stack.stages[stage].service
+    template = Template.from_stack(service)
+    template.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "RoleName": f"{STAGE_IDS[stage]}-UsersService-smoke",
+            "AssumeRolePolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": "sts:AssumeRole",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{config.toolchain.account}:root"},
+                    }
+                ]
+            },
+        },
+    )
+    (role,) = template.find_resources(
+        "AWS::IAM::Role", {"Properties": {"RoleName": f"{STAGE_IDS[stage]}-UsersService-smoke"}}
+    ).values()
+    statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert {statement["Action"] for statement in statements} == {
+        "cognito-idp:DescribeUserPoolClient",
+        "cloudwatch:DescribeAlarms",
+    }
+    assert "*" not in json.dumps([statement["Resource"] for statement in statements])
+    outputs = template.find_outputs("*")
+    assert {"SmokeRoleArn", "UserPoolId", "TokenUrl", "MachineClientId"} <= set(outputs)
+
+
+@pytest.fixture
+def sandbox_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CDK_DEFAULT_ACCOUNT", raising=False)
+    monkeypatch.delenv("CDK_DEFAULT_REGION", raising=False)
+
+
+@pytest.mark.usefixtures("sandbox_env")
+def test_the_sandbox_falls_back_to_devs_environment_without_credentials(config: AppConfig) -> None:
+    app = _build({"sandbox": "true"})
+    sandbox = app.node.find_child(app_module.SANDBOX_ID)
+    assert isinstance(sandbox, ServiceStage)
+    dev = config.stage(StageName.DEV)
+    assert (sandbox.account, sandbox.region) == (dev.environment.account, dev.environment.region)
+    assert sandbox.config.cors_allowed_origins == dev.cors_allowed_origins
+    template = Template.from_stack(sandbox.service)
+    template.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "RoleName": "Sandbox-UsersService-smoke",
+            "AssumeRolePolicyDocument": {
+                "Statement": [Match.object_like({"Principal": {"AWS": f"arn:aws:iam::{dev.environment.account}:root"}})]
+            },
+            "Tags": Match.array_with([{"Key": "Environment", "Value": "Sandbox"}]),
+        },
+    )
+
+
+def test_the_sandbox_deploys_into_the_cli_credentials_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDK_DEFAULT_ACCOUNT", "555555555555")
+    monkeypatch.setenv("CDK_DEFAULT_REGION", "us-east-1")
+    sandbox = _build({"sandbox": "true"}).node.find_child(app_module.SANDBOX_ID)
+    assert isinstance(sandbox, ServiceStage)
+    assert sandbox.account == "555555555555"
+
+
+# --- the smoke suite's token through the smoke role --------------------------------------------
+
+
+class _FakeCognito:
+    def __init__(self, calls: list[tuple[str, ...]]) -> None:
+        self._calls = calls
+
+    def describe_user_pool_client(self, UserPoolId: str, ClientId: str) -> dict[str, Any]:  # noqa: N803
+        self._calls.append(("describe", UserPoolId, ClientId))
+        return {"UserPoolClient": {"ClientSecret": "s3cret"}}
+
+
+class _FakeSession:
+    def __init__(self, calls: list[tuple[str, ...]]) -> None:
+        self._calls = calls
+
+    def client(self, service: str, region_name: str | None = None) -> _FakeCognito:
+        self._calls.append(("client", service, region_name or ""))
+        return _FakeCognito(self._calls)
+
+
+def test_with_a_smoke_role_the_token_comes_from_the_user_pools_client_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, ...]] = []
+
+    def session_factory(role_arn: str, region: str) -> _FakeSession:
+        calls.append(("assume", role_arn, region))
+        return _FakeSession(calls)
+
+    monkeypatch.setitem(
+        auth.CLIENT_SECRET_SOURCES,
+        "cognito",
+        functools.partial(auth.secret_from_cognito, session_factory=session_factory),
+    )
+    posted: list[tuple[str, dict[str, str], dict[str, str]]] = []
+
+    def post(url: str, fields: Any, headers: Any) -> tuple[int, bytes]:
+        posted.append((url, dict(fields), dict(headers)))
+        return 200, b'{"access_token": "token-123"}'
+
+    env = {
+        "SMOKE_TOKEN_URL": "https://pool.auth.us-east-1.amazoncognito.com/oauth2/token",
+        "SMOKE_CLIENT_ID": "client-1",
+        "SMOKE_USER_POOL_ID": "us-east-1_AbC",
+        "SMOKE_ROLE_ARN": "arn:aws:iam::222222222222:role/Dev-UsersService-smoke",
+    }
+    assert auth.obtain_token(env, post=post) == "token-123"
+    assert calls == [
+        ("assume", env["SMOKE_ROLE_ARN"], "us-east-1"),
+        ("client", "cognito-idp", "us-east-1"),
+        ("describe", "us-east-1_AbC", "client-1"),
+    ]
+    (url, fields, headers) = posted[0]
+    assert url == env["SMOKE_TOKEN_URL"]
+    assert fields == {"grant_type": "client_credentials", "scope": "users/read users/write"}
+    assert headers["Authorization"].startswith("Basic ")
+
+
+def test_a_given_client_secret_wins_over_the_smoke_role() -> None:
+    env = {
+        "SMOKE_TOKEN_URL": "https://example.com/oauth2/token",
+        "SMOKE_CLIENT_ID": "client-1",
+        "SMOKE_CLIENT_SECRET": "given",
+        "SMOKE_USER_POOL_ID": "us-east-1_AbC",
+        "SMOKE_ROLE_ARN": "arn:aws:iam::222222222222:role/Dev-UsersService-smoke",
+    }
+    assert auth.obtain_token(env, post=lambda *_: (200, b'{"access_token": "t"}')) == "t"
+
+
+@pytest.mark.parametrize(
+    ("identity", "expected"),
+    [
+        ("arn:aws:sts::222222222222:assumed-role/Dev-UsersService-smoke/users-service-smoke", True),
+        ("arn:aws:sts::333333333333:assumed-role/Dev-UsersService-smoke/users-service-smoke", False),
+        ("arn:aws:sts::222222222222:assumed-role/Other/x", False),
+        ("arn:aws:iam::222222222222:user/dev", False),
+    ],
+)
+def test_an_already_assumed_smoke_role_is_recognized(identity: str, expected: bool) -> None:
+    assert auth._runs_as(identity, "arn:aws:iam::222222222222:role/Dev-UsersService-smoke") is expected
+
+
+# --- the nag gate through the real CLI --------------------------------------------------------
+
+PLANTED_APP = """
+import sys
+sys.path.insert(0, {root!r})
+from aws_cdk import App
+from aws_cdk import aws_s3 as s3
+import app as app_module
+from stages.service_stage import ServiceStage
+
+TARGET = {target!r}
+
+
+class PlantingStage(ServiceStage):
+    # CDK Pipelines synthesizes a stage when it is added to the pipeline, so the violation goes
+    # in while the stage is built, as a change to the service would.
+    def __init__(self, scope, construct_id, **kwargs):
+        super().__init__(scope, construct_id, **kwargs)
+        if construct_id == TARGET:
+            s3.Bucket(self.service, "PlantedNonCompliantBucket")
+
+
+app_module.ServiceStage = PlantingStage
+app = app_module.build_app(App())
+if TARGET == {pipeline!r}:
+    s3.Bucket(app.node.find_child(TARGET), "PlantedNonCompliantBucket")
+app.synth()
+"""
+
+
+def _cli_synth(tmp_path: Path, target: str, *context: str) -> subprocess.CompletedProcess[str]:
+    wrapper = tmp_path / "planted_app.py"
+    wrapper.write_text(
+        textwrap.dedent(PLANTED_APP.format(root=str(PROJECT_ROOT), target=target, pipeline=PIPELINE_STACK_ID))
+    )
+    env = {
+        **os.environ,
+        "PATH": f"{PROJECT_ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}",
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+        "AWS_REGION": "us-east-1",
+    }
+    env.pop("CDK_DEFAULT_REGION", None)
+    command = ["cdk", "synth", "**", "--quiet", "--app", f"{sys.executable} {wrapper}", "-o", str(tmp_path / "out")]
+    for item in context:
+        command += ["-c", item]
+    return subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.mark.synth
+@pytest.mark.parametrize(
+    ("target", "context"),
+    [(PIPELINE_STACK_ID, ()), ("Prod", ()), (app_module.SANDBOX_ID, ("sandbox=true",))],
+    ids=["pipeline-stack", "pipeline-stage", "sandbox"],
+)
+def test_a_planted_violation_fails_the_cli_synth(tmp_path: Path, target: str, context: tuple[str, ...]) -> None:
+    result = _cli_synth(tmp_path, target, *context)
+
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert f"{target}/" in output, output
+    assert "PlantedNonCompliantBucket" in output, output
+    assert "AwsSolutions-S1" in output, output
+    assert "AwsSolutions-S10" in output, output
+
+
+@pytest.mark.synth
+def test_the_cli_synth_with_the_sandbox_is_clean(tmp_path: Path) -> None:
+    result = _cli_synth(tmp_path, "nothing-planted", "sandbox=true")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "out" / "assembly-Sandbox").is_dir()
