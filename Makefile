@@ -70,5 +70,8 @@ smoke: setup ## Smoke-test a running API: `make local` by default, or SMOKE_API_
 	if [ -z "$${SMOKE_TOKEN:-}$${SMOKE_TOKEN_COMMAND:-}$${SMOKE_TOKEN_URL:-}" ]; then export SMOKE_TOKEN_COMMAND='node local/token.ts'; fi; \
 	pytest -p no:cacheprovider tests/smoke
 
+bench: setup ## Speed and size of what we ship against budgets: synth, bundles, cold starts, latency, throughput (docs/benchmarks.md)
+	node bench/run.ts
+
 clean: ## Remove build output and installed toolchains
 	rm -rf cdk.out .venv node_modules .cache .pytest_cache .mypy_cache .ruff_cache .bench

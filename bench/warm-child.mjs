@@ -1,0 +1,46 @@
+// Warm latency in process, one function per process as in Lambda (each bundle carries its own
+// aws-xray-sdk-core and async hooks, which would slow every other measurement in the process):
+//   node bench/warm-child.mjs handler <bundle index.mjs> <operation> <calls> <warmup>
+//   node bench/warm-child.mjs floor   <bench/sdk-floor.mjs or another module exporting `floor`> <operation> <calls> <warmup>
+// Each call is timed on its own, sequentially, after `warmup` untimed calls; the users that get,
+// update and delete need are created beforehand with bench/sdk-floor.mjs, outside the timing.
+// Reports {samplesMs, statuses} as one JSON line on file descriptor 3.
+import { writeSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { apiEvent, lambdaContext, requestFor, traceHeader } from './events.mjs';
+
+const [mode, modulePath, operation, callsText, warmupText] = process.argv.slice(2);
+const calls = Number(callsText);
+const warmup = Number(warmupText);
+const { floor } = await import('./sdk-floor.mjs');
+const imported = await import(pathToFileURL(modulePath).href);
+const module = mode === 'handler' ? imported : undefined;
+// The floor under test (bench/sdk-floor.mjs, the same instance as `floor`, or another client's).
+const direct = mode === 'handler' ? undefined : imported.floor;
+const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME;
+const deadline = Date.now() + Number(process.env.BENCH_TIME_LIMIT_MS ?? 60_000);
+
+let shared = operation === 'getUser' || operation === 'updateUser' ? await floor.createUser() : undefined;
+const samplesMs = [];
+const statuses = {};
+for (let i = 0; i < warmup + calls && Date.now() < deadline; i++) {
+  const userId = operation === 'deleteUser' ? await floor.createUser() : shared;
+  let elapsed;
+  if (module) {
+    const event = apiEvent(operation, requestFor(operation, userId));
+    const context = lambdaContext(functionName);
+    process.env._X_AMZN_TRACE_ID = traceHeader();
+    const started = performance.now();
+    const response = await module.handler(event, context);
+    elapsed = performance.now() - started;
+    statuses[response.statusCode] = (statuses[response.statusCode] ?? 0) + 1;
+  } else {
+    const started = performance.now();
+    await direct[operation](userId);
+    elapsed = performance.now() - started;
+    statuses.ok = (statuses.ok ?? 0) + 1;
+  }
+  if (i >= warmup) samplesMs.push(elapsed);
+}
+writeSync(3, `${JSON.stringify({ samplesMs, statuses })}\n`);
+process.exit(0);
