@@ -478,11 +478,14 @@ TAGGABLE = (
     "AWS::Logs::LogGroup",
     "AWS::WAFv2::WebACL",
     "AWS::CloudWatch::Alarm",
+    "AWS::ApiGatewayV2::Api",
+    "AWS::ApiGatewayV2::Stage",
+    "AWS::Cognito::UserPool",
 )
 
 
 def _tags(properties: dict[str, Any]) -> dict[str, str]:
-    tags = properties.get("Tags", [])
+    tags = properties.get("Tags", properties.get("UserPoolTags", []))
     if isinstance(tags, dict):
         return dict(tags)
     return {tag["Key"]: tag["Value"] for tag in tags}
