@@ -11,9 +11,10 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import { describeError, logger, recordRequestMetric, tracer } from './observability.ts';
+import { describeError, logger, recordRequestMetric } from './observability.ts';
 import { isUuidV7, type User } from './users-repository.ts';
 import { ValidationError } from './validation.ts';
+import { traceOperation, type OperationSubsegment } from './xray.ts';
 
 export type ErrorCode = 'ValidationFailed' | 'NotFound' | 'PreconditionFailed' | 'ServiceUnavailable' | 'InternalError';
 
@@ -148,17 +149,9 @@ export function outcomeOf(response: Response): ErrorCode | 'Success' {
  * one metric and one trace subsegment per request.
  */
 export function apiHandler(operation: Operation, routeKey: string, body: (event: ApiEvent) => Promise<Response>): ApiHandler {
-  return async (event, context) => {
+  const handle = async (event: ApiEvent, context: Context, subsegment: OperationSubsegment | undefined): Promise<Response> => {
     const started = performance.now();
     logger.addContext(context);
-    const parent = tracer.isTracingEnabled() ? tracer.getSegment() : undefined;
-    const subsegment = parent?.addNewSubsegment(`## ${operation}`);
-    if (subsegment) {
-      tracer.setSegment(subsegment);
-      tracer.annotateColdStart();
-      tracer.addServiceNameAnnotation();
-      tracer.putAnnotation('operation', operation);
-    }
 
     let response: Response;
     try {
@@ -167,8 +160,9 @@ export function apiHandler(operation: Operation, routeKey: string, body: (event:
       const classified = responseForError(error);
       response = classified.response;
       if (classified.unexpected) {
-        logger.error('unexpected error', { operation, error: describeError(error) });
-        if (subsegment && error instanceof Error) tracer.addErrorAsMetadata(error);
+        const details = describeError(error);
+        logger.error('unexpected error', { operation, error: details });
+        subsegment?.addError(details.name ?? 'Error', details.message ?? '');
       } else if (response.statusCode === 503) {
         logger.warn('user store unavailable', { operation, error: describeError(error) });
       }
@@ -187,11 +181,7 @@ export function apiHandler(operation: Operation, routeKey: string, body: (event:
     });
 
     recordRequestMetric(context.functionName, operation, outcome);
-
-    if (subsegment && parent) {
-      subsegment.close();
-      tracer.setSegment(parent);
-    }
     return response;
   };
+  return (event, context) => traceOperation(operation, (subsegment) => handle(event, context, subsegment));
 }

@@ -1,6 +1,7 @@
 /**
- * Powertools Logger, Tracer and Metrics (a leaf module: it imports nothing from this project, so
- * the repository can instrument its client with the tracer without an import cycle).
+ * Powertools Logger and Metrics (a leaf module: it imports nothing from this project, so xray.ts,
+ * which the repository uses to instrument its client, can use it without an import cycle).
+ * Tracing is xray.ts, not Powertools Tracer: see there and docs/benchmarks.md.
  *
  * Logs are structured JSON and never contain request bodies, e-mail addresses or other
  * client-supplied free text: one line per request (operation, route, status, outcome, duration,
@@ -13,12 +14,10 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 
-const serviceName = process.env.POWERTOOLS_SERVICE_NAME || 'users-service';
+export const serviceName = process.env.POWERTOOLS_SERVICE_NAME || 'users-service';
 
 export const logger = new Logger({ serviceName });
-export const tracer = new Tracer({ serviceName });
 export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || 'UsersService',
   serviceName,

@@ -32,7 +32,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { tracer } from './observability.ts';
+import { instrumentClient } from './xray.ts';
 
 export const USER_STATUSES = ['active', 'suspended'] as const;
 export type UserStatus = (typeof USER_STATUSES)[number];
@@ -324,12 +324,12 @@ export function repositoryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): 
 
 /**
  * The functions' shared instance, created once per execution environment (cold start) so the
- * client and its connections are reused; its client is instrumented for X-Ray (a no-op when
- * tracing is disabled).
+ * client and its connections are reused; its client is instrumented for X-Ray by xray.ts (a
+ * subsegment per call in sampled invocations, nothing otherwise).
  */
 export const usersRepository: UsersRepository = createUsersRepository({
   ...repositoryOptionsFromEnv(),
-  instrumentClient: (client) => tracer.captureAWSv3Client(client),
+  instrumentClient,
 });
 
 function conditionFor(expected: ExpectedVersion, values: Record<string, unknown>): string {

@@ -1,0 +1,13 @@
+/**
+ * One POST /users in a process of its own, for tests whose handler needs a different environment
+ * at import (its DynamoDB client is created at module scope): the parent passes the whole
+ * environment, _X_AMZN_TRACE_ID included. Prints the response status and returns without
+ * process.exit(), so a handle left open (an X-Ray socket that is not unref'd) keeps it running.
+ *   node lambda/test/support/invoke-once.ts
+ */
+import { apiEvent } from './events.ts';
+import { importHandlers, invoke } from './environment.ts';
+
+const handlers = await importHandlers();
+const reply = await invoke(handlers.createUser, apiEvent({ method: 'POST', path: '/users', body: { email: 'once@example.com', name: 'Once' } }));
+process.stdout.write(`${JSON.stringify({ status: reply.status })}\n`);
