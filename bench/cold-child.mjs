@@ -8,7 +8,7 @@
 //   invokeMs  the first invocation, including its DynamoDB round trip
 import { writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { apiEvent, lambdaContext, requestFor, traceHeader } from './events.mjs';
+import { apiEvent, exitAfterQueuedSends, lambdaContext, requestFor, traceHeader } from './events.mjs';
 
 const [mode, modulePath, operation, userId] = process.argv.slice(2);
 const startMs = performance.now();
@@ -27,5 +27,4 @@ if (mode === 'handler') {
 }
 const invokeMs = performance.now() - invokeStarted;
 writeSync(3, `${JSON.stringify({ startMs, loadMs, invokeMs, status })}\n`);
-// Like a frozen execution environment, nothing else runs: do not wait for keep-alive sockets.
-process.exit(0);
+await exitAfterQueuedSends();

@@ -94,6 +94,16 @@ export function lambdaContext(functionName) {
   };
 }
 
+/**
+ * Ends a child process the way a Lambda environment goes quiet: the runtime keeps the event loop
+ * turning while it waits for the next event, so datagrams the handler queued (X-Ray subsegments)
+ * still leave; keep-alive sockets are not waited for, as the environment is then frozen.
+ */
+export async function exitAfterQueuedSends() {
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  process.exit(0);
+}
+
 /** A fresh X-Ray trace header, as Lambda sets _X_AMZN_TRACE_ID for each sampled invocation. */
 export function traceHeader() {
   const seconds = Math.floor(Date.now() / 1000).toString(16);

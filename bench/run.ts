@@ -11,10 +11,12 @@
 //               DynamoDB request on the same client (budget), and through the local server vs
 //               that floor (HTTP + JWT + payload-v2 event, reported)
 //   5. load     requests/s of a create/get mix at concurrency 8 through the local server
+// Cold and in-process runs trace as deployed (active tracing, a sampled trace header per call):
+// a UDP sink stands in for the X-Ray daemon and must receive 2 datagrams per invocation.
 //
 // Only 127.0.0.1 is used; DynamoDB Local and the local server are started on free ports and
-// stopped here; every loop is bounded in count and time. Exit 1 when a budget is exceeded,
-// 2 when the bench itself fails. Results: .bench/results.json.
+// stopped here; every loop is bounded in count and time. Exit 1 when a budget is exceeded (or
+// the datagrams fall short), 2 when the bench itself fails. Results: .bench/results.json.
 //
 //   BENCH_SKIP_SYNTH=1 reuses .bench/synth (and skips pytest): for iterating on the bench only.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -305,13 +307,27 @@ async function bundles(outdir: string | undefined): Promise<{ bundles: Bundle[];
   return { bundles: result, devTemplate };
 }
 
-/** Option names of users-repository.ts's createDynamoDbClient that bench/sdk-floor.mjs does not set. */
+/**
+ * How bench/sdk-floor.mjs differs from users-repository.ts's client: option names of
+ * createDynamoDbClient it does not set, and CLIENT_LIMITS values it does not copy.
+ */
 function floorOptionsDrift(): string[] {
   const repository = readFileSync(path.join(ROOT, 'lambda', 'src', 'lib', 'users-repository.ts'), 'utf8');
   const body = /export function createDynamoDbClient[\s\S]*?\n\}/.exec(repository)?.[0] ?? '';
   const floorSource = readFileSync(path.join(ROOT, 'bench', 'sdk-floor.mjs'), 'utf8');
   const names = new Set([...body.replace(/\/\/.*$/gm, '').matchAll(/^\s*(?:\.\.\.\(.*?\{\s*)?(\w+):/gm)].map((m) => m[1] as string));
-  return [...names].filter((name) => !new RegExp(`\\b${name}\\b`).test(floorSource));
+  const drift = [...names].filter((name) => !new RegExp(`\\b${name}\\b`).test(floorSource));
+  const limits = (source: string): Map<string, string> => {
+    const literal = /const CLIENT_LIMITS = \{([^}]*)\}/.exec(source)?.[1] ?? '';
+    return new Map([...literal.matchAll(/(\w+):\s*([\w.]+)/g)].map((m) => [m[1] as string, m[2] as string]));
+  };
+  const expected = limits(repository);
+  const actual = limits(floorSource);
+  if (expected.size === 0) drift.push('CLIENT_LIMITS (not found in users-repository.ts)');
+  for (const [name, value] of expected) {
+    if (actual.get(name) !== value) drift.push(`CLIENT_LIMITS.${name} (${value} there, ${actual.get(name) ?? 'missing'} here)`);
+  }
+  return drift;
 }
 
 // ---- Lambda-like environment -------------------------------------------------------------------
@@ -376,7 +392,27 @@ async function seedUsers(endpoint: string, tableName: string, count: number): Pr
   return JSON.parse(result.fd3) as string[];
 }
 
-async function coldStarts(bundleList: Bundle[], endpoint: string, tableName: string, xrayPort: number) {
+/** Each handler invocation sends two X-Ray datagrams: `## <operation>` and its one DynamoDB call. */
+const DATAGRAMS_PER_INVOCATION = 2;
+
+interface XrayCount {
+  invocations: number;
+  expected: number;
+  received: number;
+}
+
+/**
+ * The datagrams the sink got since `before` for `invocations` handler invocations (waiting up to
+ * 2 s for stragglers): the handlers are measured with tracing on, as deployed, or not at all.
+ */
+async function xrayCount(datagrams: () => number, before: number, invocations: number): Promise<XrayCount> {
+  const expected = invocations * DATAGRAMS_PER_INVOCATION;
+  const deadline = Date.now() + 2_000;
+  while (datagrams() - before < expected && Date.now() < deadline) await sleep(10);
+  return { invocations, expected, received: datagrams() - before };
+}
+
+async function coldStarts(bundleList: Bundle[], endpoint: string, tableName: string, xrayPort: number, datagrams: () => number) {
   step(`cold starts (${COLD_RUNS} fresh processes per function and floor)`);
   const nodeFloor: number[] = [];
   for (let i = 0; i < COLD_RUNS; i++) nodeFloor.push((await run(NODE, ['-e', '0'], { timeoutMs: 10_000 })).wallMs);
@@ -388,6 +424,7 @@ async function coldStarts(bundleList: Bundle[], endpoint: string, tableName: str
     const env = lambdaEnvironment(bundle.operation, taskRoot, endpoint, tableName, xrayPort);
     const handler: Array<ColdSample & { wallMs: number }> = [];
     const floor: Array<ColdSample & { wallMs: number }> = [];
+    const before = datagrams();
     for (let i = 0; i < COLD_RUNS; i++) {
       // Alternate handler and floor so that drift on a shared machine hits both alike; deletes
       // take a user of their own each time.
@@ -395,6 +432,7 @@ async function coldStarts(bundleList: Bundle[], endpoint: string, tableName: str
       handler.push(await coldChild(env, ['handler', path.join(taskRoot, 'index.mjs'), bundle.operation, userFor(0)]));
       floor.push(await coldChild(env, ['floor', floorModule, bundle.operation, userFor(1)]));
     }
+    const xray = await xrayCount(datagrams, before, handler.length);
     const bad = handler.filter((s) => s.status >= 400);
     if (bad.length > 0) throw new Error(`${bundle.operation}: first invocations answered ${bad.map((s) => s.status).join(', ')}`);
     const handlerLoad = median(handler.map((s) => s.loadMs));
@@ -409,6 +447,7 @@ async function coldStarts(bundleList: Bundle[], endpoint: string, tableName: str
       nodeStartMs: round(median(handler.map((s) => s.startMs))),
       processWallMs: round(median(handler.map((s) => s.wallMs))),
       samples: { handlerLoadMs: handler.map((s) => round(s.loadMs)), sdkFloorLoadMs: floor.map((s) => round(s.loadMs)) },
+      xray,
     });
   }
   return { runs: COLD_RUNS, nodeFloorMs: round(median(nodeFloor)), functions: perFunction };
@@ -429,20 +468,22 @@ function latency(samples: number[]): { n: number; p50: number; p99: number } {
   return { n: samples.length, p50: round(quantile(samples, 0.5), 3), p99: round(quantile(samples, 0.99), 3) };
 }
 
-async function warmInProcess(bundleList: Bundle[], endpoint: string, tableName: string, xrayPort: number) {
+async function warmInProcess(bundleList: Bundle[], endpoint: string, tableName: string, xrayPort: number, datagrams: () => number) {
   step(`warm latency in process (${WARM_CALLS} calls per function and floor)`);
   const floorModule = path.join(ROOT, 'bench', 'sdk-floor.mjs');
   const result = [];
   for (const bundle of bundleList) {
     const taskRoot = path.join(ROOT, bundle.assetDir);
     const env = lambdaEnvironment(bundle.operation, taskRoot, endpoint, tableName, xrayPort);
+    const before = datagrams();
     const handler = await warmChild(env, ['handler', path.join(taskRoot, 'index.mjs'), bundle.operation]);
+    const xray = await xrayCount(datagrams, before, Object.values(handler.statuses).reduce((sum, count) => sum + count, 0));
     const floor = await warmChild(env, ['floor', floorModule, bundle.operation]);
     const errors = Object.entries(handler.statuses).filter(([status]) => Number(status) >= 400);
     if (errors.length > 0) throw new Error(`${bundle.operation} in process answered ${JSON.stringify(handler.statuses)}`);
     const h = latency(handler.samplesMs);
     const f = latency(floor.samplesMs);
-    result.push({ operation: bundle.operation, handler: h, floor: f, overheadP50Ms: round(h.p50 - f.p50, 3), overheadP99Ms: round(h.p99 - f.p99, 3) });
+    result.push({ operation: bundle.operation, handler: h, floor: f, overheadP50Ms: round(h.p50 - f.p50, 3), overheadP99Ms: round(h.p99 - f.p99, 3), xray });
   }
   return result;
 }
@@ -675,7 +716,7 @@ async function main(): Promise<number> {
   results.pytest = pytestResult;
   const floorDrift = floorOptionsDrift();
   if (floorDrift.length > 0) {
-    process.stderr.write(`bench: warning: bench/sdk-floor.mjs lacks client options of users-repository.ts: ${floorDrift.join(', ')}\n`);
+    process.stderr.write(`bench: warning: bench/sdk-floor.mjs does not mirror users-repository.ts's client: ${floorDrift.join(', ')}\n`);
   }
   results.floorOptionsMissing = floorDrift;
   // Without a synth of our own, the local server finds cdk.out's dev template, or uses the fixture.
@@ -699,8 +740,8 @@ async function main(): Promise<number> {
   try {
     const tableName = 'users-service-bench';
     await createTable(dynamo.endpoint, tableName, contract.table);
-    results.cold = await coldStarts(bundleList, dynamo.endpoint, tableName, xrayPort);
-    results.warmInProcess = await warmInProcess(bundleList, dynamo.endpoint, tableName, xrayPort);
+    results.cold = await coldStarts(bundleList, dynamo.endpoint, tableName, xrayPort, () => segments);
+    results.warmInProcess = await warmInProcess(bundleList, dynamo.endpoint, tableName, xrayPort, () => segments);
   } finally {
     await dynamo.stop();
     dynamo = undefined;
@@ -734,6 +775,11 @@ async function main(): Promise<number> {
   const create = cold.functions.find((c) => c.operation === 'createUser');
   if (create) check('create cold total ms', 'createUser', create.handlerLoadMs, BUDGETS.createColdTotalMs, true);
   for (const w of warm) check('warm overhead p50 ms', w.operation, w.overheadP50Ms, BUDGETS.warmOverheadP50Ms);
+  for (const [phase, runs] of [['cold', cold.functions], ['warm', warm]] as const) {
+    for (const { operation, xray } of runs) {
+      if (xray.received !== xray.expected) failures.push(`tracing ${phase} ${operation}: ${xray.received} X-Ray datagrams for ${xray.invocations} invocations (${xray.expected} expected)`);
+    }
+  }
   if (load.errors > 0) failures.push(`throughput: ${load.errors} errors (${load.firstErrors.join('; ')})`);
   results.checks = checks;
   results.failures = failures;
@@ -783,7 +829,9 @@ async function main(): Promise<number> {
   );
   out.push('');
   out.push(`cold floor: node -e 0 ${cold.nodeFloorMs} ms wall; Node boot before the import ${cold.functions[0]?.nodeStartMs ?? '-'} ms; ${COLD_RUNS} processes each (medians)`);
-  out.push(`warm: ${WARM_CALLS} calls each after ${WARM_WARMUP} warm-up; in process = bundled handler, tracing on (${String(results.xraySegmentsReceived)} X-Ray datagrams); http = local server, HTTP + JWT, tracing off`);
+  const traced = [...cold.functions, ...warm].reduce((sum, r) => ({ received: sum.received + r.xray.received, expected: sum.expected + r.xray.expected }), { received: 0, expected: 0 });
+  out.push(`warm: ${WARM_CALLS} calls each after ${WARM_WARMUP} warm-up; in process = bundled handler; http = local server, HTTP + JWT, tracing off`);
+  out.push(`tracing: cold and in-process runs traced as deployed, X-Ray datagrams received ${traced.received} of ${traced.expected} expected (2 per invocation)`);
   out.push(`throughput: ${load.requestsPerSecond} req/s, ${load.requests} requests in ${load.seconds} s, concurrency ${load.concurrency}, errors ${load.errors}`);
   out.push(`bundles identical to a local esbuild build with functions.py's options: ${bundleList.every((b) => b.identicalToLocalBuild === null) ? 'n/a (no synth)' : bundleList.every((b) => b.identicalToLocalBuild) ? 'yes' : 'NO (options drifted?)'}`);
   out.push(`largest inputs (${bundleList[0]?.operation}): ${(bundleList[0]?.topInputs ?? []).map((t) => `${t.package} ${kb(t.bytes)}`).join(', ')}`);

@@ -1,6 +1,6 @@
 // The DynamoDB floor: the SDK v3 clients the handlers use, built with the same options as
 // lambda/src/lib/users-repository.ts (createDynamoDbClient + DynamoDBDocumentClient.from; bench/run.ts
-// warns when an option named there is missing here), at
+// warns when an option named there is missing here or CLIENT_LIMITS differ), at
 // module scope as in a handler, and the exact DynamoDB request each operation sends, with no
 // handler, validation, logging, metrics or tracing around it. Loading this module is the
 // per-handler SDK floor of the cold start; calling `floor[operation]` is the warm floor.
@@ -11,13 +11,21 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanComm
 const endpoint = process.env.DYNAMODB_ENDPOINT || undefined;
 const tableName = process.env.TABLE_NAME;
 
+// A copy of users-repository.ts's CLIENT_LIMITS (bench/run.ts warns when the values differ).
+const CLIENT_LIMITS = { connectionTimeoutMs: 1000, requestTimeoutMs: 1500, maxAttempts: 2 };
+
 const base = new DynamoDBClient({
   region: process.env.AWS_REGION || 'us-east-1',
   ...(endpoint ? { endpoint } : {}),
   ...(endpoint && !process.env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
-  maxAttempts: 2,
+  maxAttempts: CLIENT_LIMITS.maxAttempts,
   retryMode: 'standard',
-  requestHandler: { connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true, socketTimeout: 2000 },
+  requestHandler: {
+    connectionTimeout: CLIENT_LIMITS.connectionTimeoutMs,
+    requestTimeout: CLIENT_LIMITS.requestTimeoutMs,
+    throwOnRequestTimeout: true,
+    socketTimeout: CLIENT_LIMITS.requestTimeoutMs,
+  },
 });
 export const client = DynamoDBDocumentClient.from(base, { marshallOptions: { removeUndefinedValues: true } });
 

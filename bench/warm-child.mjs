@@ -1,5 +1,5 @@
 // Warm latency in process, one function per process as in Lambda (each bundle carries its own
-// aws-xray-sdk-core and async hooks, which would slow every other measurement in the process):
+// Powertools instances and X-Ray async context, which would also weigh on the other functions):
 //   node bench/warm-child.mjs handler <bundle index.mjs> <operation> <calls> <warmup>
 //   node bench/warm-child.mjs floor   <bench/sdk-floor.mjs or another module exporting `floor`> <operation> <calls> <warmup>
 // Each call is timed on its own, sequentially, after `warmup` untimed calls; the users that get,
@@ -7,7 +7,7 @@
 // Reports {samplesMs, statuses} as one JSON line on file descriptor 3.
 import { writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { apiEvent, lambdaContext, requestFor, traceHeader } from './events.mjs';
+import { apiEvent, exitAfterQueuedSends, lambdaContext, requestFor, traceHeader } from './events.mjs';
 
 const [mode, modulePath, operation, callsText, warmupText] = process.argv.slice(2);
 const calls = Number(callsText);
@@ -43,4 +43,4 @@ for (let i = 0; i < warmup + calls && Date.now() < deadline; i++) {
   if (i >= warmup) samplesMs.push(elapsed);
 }
 writeSync(3, `${JSON.stringify({ samplesMs, statuses })}\n`);
-process.exit(0);
+await exitAfterQueuedSends();
