@@ -1,0 +1,124 @@
+/**
+ * Least privilege starts here: the CDK grants each function exactly the `dynamodbActions` that
+ * lambda/service-contract.json declares for it, and DynamoDB Local accepts any call, so only this
+ * test notices a handler that calls an action its role will not have. It watches the DynamoDB
+ * calls each handler makes (through the X-Ray subsegments, as deployed) on its success path and
+ * its failure paths, and compares them with the contract.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
+import type { ApiHandler } from '../src/lib/http.ts';
+import { apiEvent } from './support/events.ts';
+import { contract, invoke, startTestEnvironment, type Handlers, type TestEnvironment } from './support/environment.ts';
+
+let env: TestEnvironment;
+let daemon: Socket;
+const operationsByTrace = new Map<string, string[]>();
+
+before(async () => {
+  daemon = createSocket('udp4');
+  daemon.on('message', (message: Buffer) => {
+    const text = message.toString('utf8');
+    const doc = JSON.parse(text.slice(text.indexOf('\n') + 1)) as { trace_id: string; aws?: { operation?: string } };
+    if (doc.aws?.operation) {
+      operationsByTrace.set(doc.trace_id, [...(operationsByTrace.get(doc.trace_id) ?? []), `dynamodb:${doc.aws.operation}`]);
+    }
+  });
+  await new Promise<void>((resolve) => daemon.bind(0, '127.0.0.1', resolve));
+  Object.assign(process.env, {
+    AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${daemon.address().port}`,
+    AWS_LAMBDA_FUNCTION_NAME: 'users-service-test',
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+  });
+  env = await startTestEnvironment();
+  process.env.POWERTOOLS_TRACE_ENABLED = 'true';
+});
+after(async () => {
+  daemon?.close();
+  await env?.stop();
+});
+
+/** Invokes the handler under a fresh sampled trace; returns its status and the DynamoDB actions it called. */
+async function observe(
+  handler: ApiHandler,
+  event: APIGatewayProxyEventV2WithJWTAuthorizer,
+): Promise<{ status: number; actions: string[]; body: any }> {
+  const root = `1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
+  process.env._X_AMZN_TRACE_ID = `Root=${root};Parent=${randomBytes(8).toString('hex')};Sampled=1`;
+  const reply = await invoke(handler, event);
+  // Subsegments are sent when they close, before the handler returns; give the socket a moment.
+  await sleep(50);
+  return { status: reply.status, actions: operationsByTrace.get(root) ?? [], body: reply.body };
+}
+
+function declared(name: keyof Handlers): string[] {
+  const operation = contract.operations.find((candidate) => candidate.name === name);
+  assert.ok(operation, `${name} is not in the contract`);
+  return operation.dynamodbActions;
+}
+
+const newUser = () => ({ email: `actions-${randomBytes(4).toString('hex')}@example.com`, name: 'Least Privilege' });
+const MISSING_USER = '01900000-0000-7000-8000-000000000000';
+
+describe('each handler calls exactly the DynamoDB actions the contract grants it', () => {
+  it('createUser', async () => {
+    const created = await observe(env.handlers.createUser, apiEvent({ method: 'POST', path: '/users', body: newUser() }));
+    assert.equal(created.status, 201);
+    assert.deepEqual(created.actions, declared('createUser'));
+  });
+
+  it('getUser, found and missing', async () => {
+    const { body } = await observe(env.handlers.createUser, apiEvent({ method: 'POST', path: '/users', body: newUser() }));
+    for (const [userId, status] of [[body.userId, 200], [MISSING_USER, 404]] as const) {
+      const read = await observe(env.handlers.getUser, apiEvent({ method: 'GET', path: '/users/{userId}', pathParameters: { userId } }));
+      assert.equal(read.status, status);
+      assert.deepEqual(read.actions, declared('getUser'));
+    }
+  });
+
+  it('updateUser: replaced, stale and missing', async () => {
+    const { body } = await observe(env.handlers.createUser, apiEvent({ method: 'POST', path: '/users', body: newUser() }));
+    const cases = [
+      { userId: body.userId, ifMatch: '"1"', status: 200 },
+      { userId: body.userId, ifMatch: '"1"', status: 412 },
+      { userId: MISSING_USER, ifMatch: '*', status: 404 },
+    ];
+    for (const { userId, ifMatch, status } of cases) {
+      const update = await observe(
+        env.handlers.updateUser,
+        apiEvent({ method: 'PUT', path: '/users/{userId}', pathParameters: { userId }, headers: { 'if-match': ifMatch }, body: newUser() }),
+      );
+      assert.equal(update.status, status);
+      assert.deepEqual(update.actions, declared('updateUser'));
+    }
+  });
+
+  it('deleteUser: deleted and missing', async () => {
+    const { body } = await observe(env.handlers.createUser, apiEvent({ method: 'POST', path: '/users', body: newUser() }));
+    for (const [userId, status] of [[body.userId, 204], [body.userId, 404]] as const) {
+      const removal = await observe(env.handlers.deleteUser, apiEvent({ method: 'DELETE', path: '/users/{userId}', pathParameters: { userId } }));
+      assert.equal(removal.status, status);
+      assert.deepEqual(removal.actions, declared('deleteUser'));
+    }
+  });
+
+  it('listUsers, across pages', async () => {
+    await observe(env.handlers.createUser, apiEvent({ method: 'POST', path: '/users', body: newUser() }));
+    await observe(env.handlers.createUser, apiEvent({ method: 'POST', path: '/users', body: newUser() }));
+    const first = await observe(env.handlers.listUsers, apiEvent({ method: 'GET', path: '/users', query: { limit: '1' } }));
+    assert.equal(first.status, 200);
+    assert.ok(first.body.nextCursor, 'a second page exists');
+    assert.ok(first.actions.length >= 1);
+    assert.deepEqual([...new Set(first.actions)], declared('listUsers'));
+  });
+
+  it('rejected input reaches no DynamoDB action at all', async () => {
+    const rejected = await observe(env.handlers.createUser, apiEvent({ method: 'POST', path: '/users', body: { email: 'not-an-email', name: 'x' } }));
+    assert.equal(rejected.status, 400);
+    assert.deepEqual(rejected.actions, []);
+  });
+});
