@@ -25,7 +25,7 @@ before(async () => {
   assert.ok(address && typeof address === 'object');
   setFunctionEnvironment({ tableName: 'users', endpoint: `http://127.0.0.1:${address.port}` });
   handlers = await importHandlers();
-  ({ userId } = { userId: (await import('../src/lib/users-repository.ts')).uuidv7() });
+  ({ userId } = { userId: (await import('../src/lib/user-keys.ts')).uuidv7() });
 });
 after(async () => {
   for (const socket of sockets) socket.destroy();

@@ -9,7 +9,7 @@ let uuidv7: () => string;
 
 before(async () => {
   env = await startTestEnvironment();
-  ({ uuidv7 } = await import('../src/lib/users-repository.ts'));
+  ({ uuidv7 } = await import('../src/lib/user-keys.ts'));
 });
 after(async () => {
   await env?.stop();

@@ -3,15 +3,8 @@ import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.ts';
 import { isUnavailableError, responseForError } from '../src/lib/http.ts';
-import {
-  createdDateFromUserId,
-  createUsersRepository,
-  decodeCursor,
-  encodeCursor,
-  isUuidV7,
-  keyOf,
-  uuidv7,
-} from '../src/lib/users-repository.ts';
+import { createdDateFromUserId, decodeCursor, encodeCursor, isUuidV7, keyOf, uuidv7 } from '../src/lib/user-keys.ts';
+import { createUsersRepository } from '../src/lib/users-repository.ts';
 import { contract } from './support/environment.ts';
 
 describe('UUIDv7 user ids', () => {

@@ -10,7 +10,7 @@ import {
   validateUserInput,
   ValidationError,
 } from '../src/lib/validation.ts';
-import { encodeCursor, keyOf, uuidv7 } from '../src/lib/users-repository.ts';
+import { encodeCursor, keyOf, uuidv7 } from '../src/lib/user-keys.ts';
 
 function rejects(fn: () => unknown, field: string, message?: RegExp): void {
   assert.throws(fn, (error: unknown) => {

@@ -1,5 +1,6 @@
 import { apiHandler, json } from '../lib/http.ts';
-import { encodeCursor, usersRepository } from '../lib/users-repository.ts';
+import { encodeCursor } from '../lib/user-keys.ts';
+import { usersRepository } from '../lib/users-repository.ts';
 import { parseCursor, parseLimit } from '../lib/validation.ts';
 
 /** GET /users?limit=1..100&cursor=...: 200 {"items": [...], "nextCursor": string | null}. */

@@ -12,7 +12,8 @@ import type {
   Context,
 } from 'aws-lambda';
 import { describeError, logger, recordRequestMetric } from './observability.ts';
-import { isUuidV7, type User } from './users-repository.ts';
+import { isUuidV7 } from './user-keys.ts';
+import type { User } from './users-repository.ts';
 import { ValidationError } from './validation.ts';
 import { traceOperation, type OperationSubsegment } from './xray.ts';
 

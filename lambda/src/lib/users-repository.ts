@@ -3,7 +3,7 @@
  *
  * Key design
  * ----------
- * The table's primary key is (userId, createdDate). `userId` is a UUIDv7 generated here: its
+ * The table's primary key is (userId, createdDate). `userId` is a UUIDv7 (user-keys.ts): its
  * first 48 bits are the creation time in Unix milliseconds, and `createdDate` is DERIVED from it
  * (`new Date(ms).toISOString()`). So a request that names only the userId (GET/PUT/DELETE
  * /users/{userId}) knows the full primary key without a query, and every operation costs exactly
@@ -22,8 +22,7 @@
  * unreachable or throttled DynamoDB surfaces as an error within a few seconds (mapped to 503 by
  * http.ts) instead of running into the Lambda timeout.
  */
-import { randomBytes } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   DynamoDBDocumentClient,
@@ -32,6 +31,8 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { createDynamoDbClient } from './dynamodb-client.ts';
+import { keyOf, uuidv7, type UserKey } from './user-keys.ts';
 import { instrumentClient } from './xray.ts';
 
 export const USER_STATUSES = ['active', 'suspended'] as const;
@@ -50,11 +51,6 @@ export interface User extends UserInput {
   createdDate: string;
   updatedDate: string;
   version: number;
-}
-
-export interface UserKey {
-  userId: string;
-  createdDate: string;
 }
 
 /** `undefined`: unconditional; `'any'`: If-Match `*`; a number: the version the client last saw. */
@@ -88,94 +84,6 @@ export interface RepositoryOptions {
   region?: string | undefined;
   /** Wraps the low-level client, e.g. to instrument it for X-Ray. */
   instrumentClient?: (client: DynamoDBClient) => DynamoDBClient;
-}
-
-/** Timeouts and retries: worst case 2 attempts x 1.5 s plus a short back-off, about 3.2 s. */
-export const CLIENT_LIMITS = { connectionTimeoutMs: 1000, requestTimeoutMs: 1500, maxAttempts: 2 } as const;
-
-// ---------------------------------------------------------------------------------------------
-// UUIDv7 (RFC 9562): 48-bit Unix ms timestamp | 4-bit version 7 | 12 random bits |
-// 2-bit variant 10 | 62 random bits.
-
-const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
-export function uuidv7(nowMs: number = Date.now()): string {
-  const bytes = randomBytes(16);
-  bytes.writeUIntBE(nowMs, 0, 6);
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-/** Canonical (lower-case) UUIDv7 only. */
-export function isUuidV7(value: string): boolean {
-  return UUID_V7.test(value);
-}
-
-/** The creation time embedded in a UUIDv7, as ISO-8601 UTC with milliseconds. */
-export function createdDateFromUserId(userId: string): string {
-  const ms = Number.parseInt(userId.slice(0, 8) + userId.slice(9, 13), 16);
-  return new Date(ms).toISOString();
-}
-
-export function keyOf(userId: string): UserKey {
-  return { userId, createdDate: createdDateFromUserId(userId) };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Pagination cursor: base64url of the JSON key {"userId","createdDate"}. Decoding is strict: the
-// text must be canonical base64url, the JSON exactly those two keys, the userId a UUIDv7 and the
-// createdDate the one derived from it. Anything else is rejected (undefined).
-
-export function encodeCursor(key: UserKey): string {
-  return Buffer.from(JSON.stringify({ userId: key.userId, createdDate: key.createdDate })).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): UserKey | undefined {
-  if (cursor.length === 0 || cursor.length > 256 || !/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
-  const buffer = Buffer.from(cursor, 'base64url');
-  if (buffer.toString('base64url') !== cursor) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(buffer.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-  const record = parsed as Record<string, unknown>;
-  const keys = Object.keys(record);
-  if (keys.length !== 2 || !keys.includes('userId') || !keys.includes('createdDate')) return undefined;
-  const { userId, createdDate } = record;
-  if (typeof userId !== 'string' || typeof createdDate !== 'string' || !isUuidV7(userId)) return undefined;
-  if (createdDate !== createdDateFromUserId(userId)) return undefined;
-  return { userId, createdDate };
-}
-
-// ---------------------------------------------------------------------------------------------
-
-export function createDynamoDbClient(options: { endpoint?: string | undefined; region?: string | undefined }): DynamoDBClient {
-  const endpoint = options.endpoint || undefined;
-  const region = options.region || (endpoint ? 'us-east-1' : undefined);
-  return new DynamoDBClient({
-    ...(region ? { region } : {}),
-    ...(endpoint ? { endpoint } : {}),
-    // DynamoDB Local accepts any credentials; avoid the provider chain's instance-metadata probe.
-    ...(endpoint && !process.env.AWS_ACCESS_KEY_ID
-      ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-      : {}),
-    maxAttempts: CLIENT_LIMITS.maxAttempts,
-    retryMode: 'standard',
-    requestHandler: {
-      connectionTimeout: CLIENT_LIMITS.connectionTimeoutMs,
-      requestTimeout: CLIENT_LIMITS.requestTimeoutMs,
-      // Without this, recent @smithy/node-http-handler versions only log a warning when
-      // requestTimeout passes and the request keeps waiting (up to the Lambda timeout).
-      throwOnRequestTimeout: true,
-      // Idle-socket bound as well, for runtimes whose handler predates throwOnRequestTimeout.
-      socketTimeout: CLIENT_LIMITS.requestTimeoutMs,
-    },
-  });
 }
 
 export function createUsersRepository(options: RepositoryOptions): UsersRepository {

@@ -2,7 +2,8 @@
  * Input validation. Every failure is a ValidationError naming the offending field, so that bad
  * input always becomes a 400 and never reaches DynamoDB or the 500 path.
  */
-import { decodeCursor, isUuidV7, USER_STATUSES, type ExpectedVersion, type UserInput, type UserKey, type UserStatus } from './users-repository.ts';
+import { decodeCursor, isUuidV7, type UserKey } from './user-keys.ts';
+import { USER_STATUSES, type ExpectedVersion, type UserInput, type UserStatus } from './users-repository.ts';
 
 export const LIMITS = {
   nameMaxLength: 200,
