@@ -7,33 +7,19 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import type { ApiHandler } from '../src/lib/http.ts';
 import { apiEvent } from './support/events.ts';
 import { contract, invoke, startTestEnvironment, type Handlers, type TestEnvironment } from './support/environment.ts';
+import { newTrace, startXRayDaemon, type Trace, type XRayDaemon } from './support/xray-daemon.ts';
 
 let env: TestEnvironment;
-let daemon: Socket;
-const operationsByTrace = new Map<string, string[]>();
+let daemon: XRayDaemon;
 
 before(async () => {
-  daemon = createSocket('udp4');
-  daemon.on('message', (message: Buffer) => {
-    const text = message.toString('utf8');
-    const doc = JSON.parse(text.slice(text.indexOf('\n') + 1)) as { trace_id: string; aws?: { operation?: string } };
-    if (doc.aws?.operation) {
-      operationsByTrace.set(doc.trace_id, [...(operationsByTrace.get(doc.trace_id) ?? []), `dynamodb:${doc.aws.operation}`]);
-    }
-  });
-  await new Promise<void>((resolve) => daemon.bind(0, '127.0.0.1', resolve));
-  Object.assign(process.env, {
-    AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${daemon.address().port}`,
-    AWS_LAMBDA_FUNCTION_NAME: 'users-service-test',
-    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-  });
+  daemon = await startXRayDaemon();
   env = await startTestEnvironment();
   process.env.POWERTOOLS_TRACE_ENABLED = 'true';
 });
@@ -41,6 +27,9 @@ after(async () => {
   daemon?.close();
   await env?.stop();
 });
+
+const actionsOf = (trace: Trace): string[] =>
+  daemon.ofTrace(trace).flatMap(({ doc }) => (doc.aws?.operation ? [`dynamodb:${doc.aws.operation}`] : []));
 
 /**
  * Invokes the handler under a fresh sampled trace and returns its status with the DynamoDB actions
@@ -52,13 +41,13 @@ async function observe(
   event: APIGatewayProxyEventV2WithJWTAuthorizer,
   expectedCalls = 1,
 ): Promise<{ status: number; actions: string[]; body: any }> {
-  const root = `1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
-  process.env._X_AMZN_TRACE_ID = `Root=${root};Parent=${randomBytes(8).toString('hex')};Sampled=1`;
+  const trace = newTrace();
+  process.env._X_AMZN_TRACE_ID = trace.header;
   const reply = await invoke(handler, event);
   const deadline = Date.now() + 3_000;
-  while ((operationsByTrace.get(root)?.length ?? 0) < expectedCalls && Date.now() < deadline) await sleep(5);
+  while (actionsOf(trace).length < expectedCalls && Date.now() < deadline) await sleep(5);
   await sleep(50);
-  return { status: reply.status, actions: operationsByTrace.get(root) ?? [], body: reply.body };
+  return { status: reply.status, actions: actionsOf(trace), body: reply.body };
 }
 
 function declared(name: keyof Handlers): string[] {

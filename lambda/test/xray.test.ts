@@ -6,38 +6,19 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { apiEvent } from './support/events.ts';
 import { invoke, startTestEnvironment, type TestEnvironment } from './support/environment.ts';
-
-interface Datagram {
-  header: string;
-  doc: Record<string, any>;
-}
+import { newTrace, startXRayDaemon, type Datagram, type Trace, type XRayDaemon } from './support/xray-daemon.ts';
 
 let env: TestEnvironment;
-let daemon: Socket;
-const received: Datagram[] = [];
+let daemon: XRayDaemon;
 
 before(async () => {
-  daemon = createSocket('udp4');
-  daemon.on('message', (message: Buffer) => {
-    const text = message.toString('utf8');
-    const newline = text.indexOf('\n');
-    received.push({ header: text.slice(0, newline), doc: JSON.parse(text.slice(newline + 1)) as Record<string, any> });
-  });
-  await new Promise<void>((resolve) => daemon.bind(0, '127.0.0.1', resolve));
-  // What Lambda sets for an on-demand function with active tracing; before the handlers are
-  // imported, since the cold start is decided at module load.
-  Object.assign(process.env, {
-    AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${daemon.address().port}`,
-    AWS_LAMBDA_FUNCTION_NAME: 'users-service-test',
-    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-  });
+  daemon = await startXRayDaemon();
   env = await startTestEnvironment();
   // startTestEnvironment turns tracing off, as every other test file wants it.
   process.env.POWERTOOLS_TRACE_ENABLED = 'true';
@@ -47,19 +28,7 @@ after(async () => {
   await env?.stop();
 });
 
-interface Trace {
-  root: string;
-  parent: string;
-  header: string;
-}
-
-function newTrace(sampled = true): Trace {
-  const root = `1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
-  const parent = randomBytes(8).toString('hex');
-  return { root, parent, header: `Root=${root};Parent=${parent};Sampled=${sampled ? 1 : 0}` };
-}
-
-const ofTrace = (trace: Trace): Datagram[] => received.filter((d) => d.doc.trace_id === trace.root);
+const ofTrace = (trace: Trace): Datagram[] => daemon.ofTrace(trace);
 
 /** Waits (at most 3 s) for `count` datagrams of the trace, then a little longer for any extra. */
 async function datagramsOf(trace: Trace, count: number): Promise<Datagram[]> {
@@ -106,11 +75,11 @@ function split(datagrams: Datagram[], operation: string): { op: Record<string, a
 async function assertNothingSent(action: () => Promise<Trace>): Promise<void> {
   const silent = await action();
   const sentinel = newTrace();
-  const before = received.length;
+  const before = daemon.received.length;
   assert.equal((await createUser(sentinel)).status, 201);
   await datagramsOf(sentinel, 2);
   assert.deepEqual(ofTrace(silent), []);
-  assert.equal(received.length - before, 2, 'datagrams other than the sentinel\'s arrived');
+  assert.equal(daemon.received.length - before, 2, 'datagrams other than the sentinel\'s arrived');
 }
 
 describe('X-Ray subsegments', () => {
@@ -167,7 +136,7 @@ describe('X-Ray subsegments', () => {
   it('marks a failed conditional write as a client error with its cause, the operation itself as fine', async () => {
     const trace = newTrace();
     process.env._X_AMZN_TRACE_ID = trace.header;
-    const { uuidv7 } = await import('../src/lib/users-repository.ts');
+    const { uuidv7 } = await import('../src/lib/user-keys.ts');
     const userId = uuidv7();
     const reply = await invoke(
       env.handlers.updateUser,
@@ -214,7 +183,7 @@ describe('X-Ray subsegments', () => {
   });
 
   it('uses the UDP address of the "tcp:host:port udp:host:port" form', async () => {
-    const { port } = daemon.address();
+    const { port } = daemon;
     for (const value of [`tcp:127.0.0.1:1 udp:127.0.0.1:${port}`, `udp:127.0.0.1:${port} tcp:127.0.0.1:1`]) {
       const trace = newTrace();
       await createUserWith(trace, { AWS_XRAY_DAEMON_ADDRESS: value });
