@@ -1,7 +1,7 @@
 // One cold start in a fresh process, as the Lambda Node.js runtime does it: import the module
 // (load + module-scope initialisation), then invoke once against DynamoDB Local.
 //   node bench/cold-child.mjs handler <bundle index.mjs> <operation> [userId]
-//   node bench/cold-child.mjs floor   <bench/sdk-floor.mjs> <operation> [userId]
+//   node bench/cold-child.mjs floor   <.bench/floor/index.mjs> <operation> [userId]
 // Reports one JSON line on file descriptor 3 (stdout carries the handler's own log lines):
 //   startMs   process start -> before the import (Node's own boot, measured by Node)
 //   loadMs    the import: module load + initialisation

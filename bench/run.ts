@@ -59,6 +59,26 @@ const CHILD_TIMEOUT_MS = 120_000;
 // identical to the synthesized asset, so a drift in functions.py shows up as a warning.
 const ESM_REQUIRE_SHIM =
   "import { createRequire as __createRequire } from 'node:module';const require = __createRequire(import.meta.url);";
+const LAMBDA_BUNDLING = {
+  bundle: true,
+  target: 'node24',
+  platform: 'node',
+  format: 'esm',
+  minify: true,
+  sourcemap: true,
+  external: ['@aws-sdk/*'],
+  mainFields: ['module', 'main'],
+  banner: { js: ESM_REQUIRE_SHIM },
+  absWorkingDir: ROOT,
+  logLevel: 'warning',
+} satisfies esbuild.BuildOptions;
+
+/** The SDK floor (bench/sdk-floor.ts), bundled the way the handlers are, so both load alike. */
+const FLOOR_BUNDLE = path.join(OUT, 'floor', 'index.mjs');
+
+async function buildFloor(): Promise<void> {
+  await esbuild.build({ ...LAMBDA_BUNDLING, entryPoints: [path.join(ROOT, 'bench', 'sdk-floor.ts')], outfile: FLOOR_BUNDLE });
+}
 
 interface Operation {
   name: string;
@@ -265,20 +285,10 @@ async function bundles(outdir: string | undefined): Promise<{ bundles: Bundle[];
   for (const operation of OPERATIONS) {
     const localOut = path.join(OUT, 'esbuild', operation.name, 'index.mjs');
     const built = await esbuild.build({
+      ...LAMBDA_BUNDLING,
       entryPoints: [path.join(ROOT, 'lambda', operation.entry)],
-      bundle: true,
-      target: 'node24',
-      platform: 'node',
-      format: 'esm',
       outfile: localOut,
-      minify: true,
-      sourcemap: true,
-      external: ['@aws-sdk/*'],
-      mainFields: ['module', 'main'],
-      banner: { js: ESM_REQUIRE_SHIM },
-      absWorkingDir: ROOT,
       metafile: true,
-      logLevel: 'warning',
     });
     writeFileSync(path.join(OUT, 'esbuild', operation.name, 'meta.json'), JSON.stringify(built.metafile));
     if (outdir && !assets.has(operation.name)) throw new Error(`no asset for ${operation.name} in ${outdir}`);
@@ -305,29 +315,6 @@ async function bundles(outdir: string | undefined): Promise<{ bundles: Bundle[];
     });
   }
   return { bundles: result, devTemplate };
-}
-
-/**
- * How bench/sdk-floor.mjs differs from users-repository.ts's client: option names of
- * createDynamoDbClient it does not set, and CLIENT_LIMITS values it does not copy.
- */
-function floorOptionsDrift(): string[] {
-  const repository = readFileSync(path.join(ROOT, 'lambda', 'src', 'lib', 'users-repository.ts'), 'utf8');
-  const body = /export function createDynamoDbClient[\s\S]*?\n\}/.exec(repository)?.[0] ?? '';
-  const floorSource = readFileSync(path.join(ROOT, 'bench', 'sdk-floor.mjs'), 'utf8');
-  const names = new Set([...body.replace(/\/\/.*$/gm, '').matchAll(/^\s*(?:\.\.\.\(.*?\{\s*)?(\w+):/gm)].map((m) => m[1] as string));
-  const drift = [...names].filter((name) => !new RegExp(`\\b${name}\\b`).test(floorSource));
-  const limits = (source: string): Map<string, string> => {
-    const literal = /const CLIENT_LIMITS = \{([^}]*)\}/.exec(source)?.[1] ?? '';
-    return new Map([...literal.matchAll(/(\w+):\s*([\w.]+)/g)].map((m) => [m[1] as string, m[2] as string]));
-  };
-  const expected = limits(repository);
-  const actual = limits(floorSource);
-  if (expected.size === 0) drift.push('CLIENT_LIMITS (not found in users-repository.ts)');
-  for (const [name, value] of expected) {
-    if (actual.get(name) !== value) drift.push(`CLIENT_LIMITS.${name} (${value} there, ${actual.get(name) ?? 'missing'} here)`);
-  }
-  return drift;
 }
 
 // ---- Lambda-like environment -------------------------------------------------------------------
@@ -384,7 +371,7 @@ async function coldChild(env: NodeJS.ProcessEnv, args: string[]): Promise<ColdSa
 
 async function seedUsers(endpoint: string, tableName: string, count: number): Promise<string[]> {
   const env = { ...process.env, DYNAMODB_ENDPOINT: endpoint, TABLE_NAME: tableName, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
-  const script = `const { floor } = await import(${JSON.stringify(path.join(ROOT, 'bench', 'sdk-floor.mjs'))});
+  const script = `const { floor } = await import(${JSON.stringify(FLOOR_BUNDLE)});
     const ids = []; for (let i = 0; i < ${count}; i++) ids.push(await floor.createUser());
     (await import('node:fs')).writeSync(3, JSON.stringify(ids)); process.exit(0);`;
   const result = await run(NODE, ['--input-type=module', '-e', script], { env, timeoutMs: 60_000 });
@@ -417,7 +404,7 @@ async function coldStarts(bundleList: Bundle[], endpoint: string, tableName: str
   const nodeFloor: number[] = [];
   for (let i = 0; i < COLD_RUNS; i++) nodeFloor.push((await run(NODE, ['-e', '0'], { timeoutMs: 10_000 })).wallMs);
   const users = await seedUsers(endpoint, tableName, COLD_RUNS * 2 + 2);
-  const floorModule = path.join(ROOT, 'bench', 'sdk-floor.mjs');
+  const floorModule = FLOOR_BUNDLE;
   const perFunction = [];
   for (const bundle of bundleList) {
     const taskRoot = path.join(ROOT, bundle.assetDir);
@@ -456,7 +443,7 @@ async function coldStarts(bundleList: Bundle[], endpoint: string, tableName: str
 // ---- 4a. warm latency in process ---------------------------------------------------------------
 async function warmChild(env: NodeJS.ProcessEnv, args: string[]): Promise<{ samplesMs: number[]; statuses: Record<string, number> }> {
   const result = await run(NODE, [path.join(ROOT, 'bench', 'warm-child.mjs'), ...args, String(WARM_CALLS), String(WARM_WARMUP)], {
-    env: { ...env, BENCH_TIME_LIMIT_MS: String(WARM_TIME_LIMIT_MS) },
+    env: { ...env, BENCH_TIME_LIMIT_MS: String(WARM_TIME_LIMIT_MS), BENCH_FLOOR_MODULE: FLOOR_BUNDLE },
     keep: false,
     timeoutMs: WARM_TIME_LIMIT_MS + 30_000,
   });
@@ -470,7 +457,7 @@ function latency(samples: number[]): { n: number; p50: number; p99: number } {
 
 async function warmInProcess(bundleList: Bundle[], endpoint: string, tableName: string, xrayPort: number, datagrams: () => number) {
   step(`warm latency in process (${WARM_CALLS} calls per function and floor)`);
-  const floorModule = path.join(ROOT, 'bench', 'sdk-floor.mjs');
+  const floorModule = FLOOR_BUNDLE;
   const result = [];
   for (const bundle of bundleList) {
     const taskRoot = path.join(ROOT, bundle.assetDir);
@@ -623,7 +610,7 @@ function httpRequestFor(operation: string, userId: string | undefined): { method
 async function warmThroughServer(server: LocalServer) {
   step(`warm latency through the local server (${WARM_CALLS} calls per operation and floor)`);
   Object.assign(process.env, { DYNAMODB_ENDPOINT: server.endpoint, TABLE_NAME: server.tableName, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
-  const { floor } = (await import('./sdk-floor.mjs')) as { floor: Record<string, (userId?: string) => Promise<unknown>> };
+  const { floor } = (await import(FLOOR_BUNDLE)) as { floor: Record<string, (userId?: string) => Promise<unknown>> };
   const result = [];
   for (const operation of OPERATIONS.map((op) => op.name)) {
     const shared = operation === 'getUser' || operation === 'updateUser' ? await createViaHttp(server) : undefined;
@@ -712,13 +699,9 @@ async function main(): Promise<number> {
   if ('error' in synthResult && synthResult.error) failures.push(`synth: ${synthResult.error} (bundles measured from the identical local esbuild build)`);
   // Right after the synth, so that the byte-for-byte comparison sees the same sources.
   const { bundles: bundleList, devTemplate: synthesizedDevTemplate } = await bundles(synthResult.outdir);
+  await buildFloor();
   const pytestResult = process.env.BENCH_SKIP_SYNTH === '1' ? { skipped: true } : await pytest();
   results.pytest = pytestResult;
-  const floorDrift = floorOptionsDrift();
-  if (floorDrift.length > 0) {
-    process.stderr.write(`bench: warning: bench/sdk-floor.mjs does not mirror users-repository.ts's client: ${floorDrift.join(', ')}\n`);
-  }
-  results.floorOptionsMissing = floorDrift;
   // Without a synth of our own, the local server finds cdk.out's dev template, or uses the fixture.
   const fixture = path.join(ROOT, 'local', 'test', 'fixtures', 'synth');
   const devTemplate =

@@ -1,9 +1,9 @@
 // Warm latency in process, one function per process as in Lambda (each bundle carries its own
 // Powertools instances and X-Ray async context, which would also weigh on the other functions):
 //   node bench/warm-child.mjs handler <bundle index.mjs> <operation> <calls> <warmup>
-//   node bench/warm-child.mjs floor   <bench/sdk-floor.mjs or another module exporting `floor`> <operation> <calls> <warmup>
+//   node bench/warm-child.mjs floor   <the floor bundle or another module exporting `floor`> <operation> <calls> <warmup>
 // Each call is timed on its own, sequentially, after `warmup` untimed calls; the users that get,
-// update and delete need are created beforehand with bench/sdk-floor.mjs, outside the timing.
+// update and delete need are created beforehand with the floor (BENCH_FLOOR_MODULE), outside the timing.
 // Reports {samplesMs, statuses} as one JSON line on file descriptor 3.
 import { writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -12,10 +12,10 @@ import { apiEvent, exitAfterQueuedSends, lambdaContext, requestFor, traceHeader 
 const [mode, modulePath, operation, callsText, warmupText] = process.argv.slice(2);
 const calls = Number(callsText);
 const warmup = Number(warmupText);
-const { floor } = await import('./sdk-floor.mjs');
+const { floor } = await import(pathToFileURL(process.env.BENCH_FLOOR_MODULE).href);
 const imported = await import(pathToFileURL(modulePath).href);
 const module = mode === 'handler' ? imported : undefined;
-// The floor under test (bench/sdk-floor.mjs, the same instance as `floor`, or another client's).
+// The floor under test (the floor bundle, the same instance as `floor`, or another client's).
 const direct = mode === 'handler' ? undefined : imported.floor;
 const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME;
 const deadline = Date.now() + Number(process.env.BENCH_TIME_LIMIT_MS ?? 60_000);
