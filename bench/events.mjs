@@ -2,14 +2,13 @@
 // delivers them, and a Lambda context: what bench/cold-child.mjs and bench/warm-child.mjs hand to
 // the bundled handlers. Plain JavaScript so that a fresh process pays no TypeScript stripping.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
-export const ROUTES = {
-  createUser: { method: 'POST', path: '/users', scope: 'users/write' },
-  listUsers: { method: 'GET', path: '/users', scope: 'users/read' },
-  getUser: { method: 'GET', path: '/users/{userId}', scope: 'users/read' },
-  updateUser: { method: 'PUT', path: '/users/{userId}', scope: 'users/write' },
-  deleteUser: { method: 'DELETE', path: '/users/{userId}', scope: 'users/write' },
-};
+// The routes and scopes as lambda/service-contract.json declares them, keyed by operation.
+const contract = JSON.parse(readFileSync(new URL('../lambda/service-contract.json', import.meta.url), 'utf8'));
+export const ROUTES = Object.fromEntries(
+  contract.operations.map(({ name, method, path, scope }) => [name, { method, path, scope }]),
+);
 
 let sequence = 0;
 
