@@ -32,10 +32,12 @@ PIPELINE_STACK_ID = "UsersServicePipeline"
 PROD_APPROVAL_ID = "PromoteToProd"
 BROADENING_CHECK_ID = "CheckIamBroadening"
 
-# amazonlinux2-x86_64-standard:5.0 has Python 3.11+ for the venv and Corretto 17 for DynamoDB
-# Local; the Makefile installs the pinned Node 24 from npm.
-BUILD_IMAGE = codebuild.LinuxBuildImage.AMAZON_LINUX_2_5
-RUNTIME_VERSIONS = {"python": "3.12", "java": "corretto17", "nodejs": "22"}
+# aws/codebuild/amazonlinux-x86_64-standard:6.0 (Amazon Linux 2023). Its documented runtimes
+# (runtimes.yml of the image) include nodejs 24 and 22, python 3.10 to 3.14 and corretto 8 to 25:
+# Python 3.13 for the venv, Corretto 17 for DynamoDB Local, Node 24 (the Lambda runtime's major)
+# for npm itself; the Makefile then runs the pinned Node 24 from node_modules.
+BUILD_IMAGE = codebuild.LinuxBuildImage.AMAZON_LINUX_2023_6
+RUNTIME_VERSIONS = {"python": "3.13", "java": "corretto17", "nodejs": "24"}
 
 NOTIFIED_EVENTS = (
     "codepipeline-pipeline-pipeline-execution-failed",
@@ -43,12 +45,22 @@ NOTIFIED_EVENTS = (
 )
 
 
-def pinned_cli_version(package_json: Path = PROJECT_ROOT / "package.json") -> str:
-    """The CDK CLI the developers run (package.json), so self-mutation runs the same one."""
-    version = json.loads(package_json.read_text())["devDependencies"]["aws-cdk"]
-    if not isinstance(version, str) or not version[:1].isdigit():
-        raise ValueError(f"package.json pins aws-cdk to {version!r}; pin an exact version")
-    return version
+def locked_version(package: str, lock_file: Path = PROJECT_ROOT / "package-lock.json") -> str:
+    """The exact version of a dev tool that `npm ci` installs for developers (package-lock.json), so
+    the pipeline's CodeBuild projects install that same version instead of `latest`."""
+    packages = json.loads(lock_file.read_text())["packages"]
+    declared = packages[""]["devDependencies"].get(package)
+    if not isinstance(declared, str) or not declared[:1].isdigit():
+        raise ValueError(f"package.json pins {package} to {declared!r}; pin an exact version")
+    version = packages[f"node_modules/{package}"]["version"]
+    if version != declared:
+        raise ValueError(f"package-lock.json has {package} {version}, package.json {declared}: run npm install")
+    return str(version)
+
+
+def pinned_cli_version() -> str:
+    """The CDK CLI the developers run, so self-mutation and the broadening check run the same one."""
+    return locked_version("aws-cdk")
 
 
 def prod_approval_comment(qa: StageConfig) -> str:
@@ -59,6 +71,30 @@ def prod_approval_comment(qa: StageConfig) -> str:
         "unit tests, the cdk-nag gate and cfn-lint in Build. Check the qa smoke report and the "
         "IAM broadening check of this stage before approving."
     )
+
+
+def _pinned_security_check_build_spec(project: codebuild.Project) -> Any:
+    """The security check's buildspec with the pinned CLI and the build's runtimes.
+
+    CDK renders it as JSON text joined around a reference to the auto-approve function, so the
+    edit is made on the text, and fails loudly when a CDK upgrade changes what it expects.
+    """
+    cfn_project = project.node.default_child
+    assert isinstance(cfn_project, codebuild.CfnProject)
+    source = cfn_project.source
+    assert isinstance(source, codebuild.CfnProject.SourceProperty)
+    rendered = Stack.of(project).resolve(source.build_spec)
+    head = rendered["Fn::Join"][1][0]
+    edits = {
+        '"npm install -g aws-cdk",': f'"npm install -g aws-cdk@{pinned_cli_version()}",',
+        '"phases": {\n': f'"phases": {{\n    "install": {json.dumps({"runtime-versions": RUNTIME_VERSIONS})},\n',
+    }
+    for before, after in edits.items():
+        if head.count(before) != 1:
+            raise ValueError(f"the security check's buildspec no longer holds {before!r}: review the pinning")
+        head = head.replace(before, after)
+    rendered["Fn::Join"][1][0] = head
+    return rendered
 
 
 class PipelineStack(Stack):
@@ -135,6 +171,7 @@ class PipelineStack(Stack):
             docker_enabled_for_synth=False,
             publish_assets_in_parallel=False,
             cli_version=pinned_cli_version(),
+            cdk_assets_cli_version=locked_version("cdk-assets"),
             code_build_defaults=pipelines.CodeBuildOptions(
                 build_environment=codebuild.BuildEnvironment(
                     build_image=BUILD_IMAGE, compute_type=codebuild.ComputeType.MEDIUM
@@ -173,7 +210,8 @@ class PipelineStack(Stack):
         self.pipeline.build_pipeline()
         CfnOutput(self, "PipelineName", value=self.pipeline.pipeline.pipeline_name)
         self.notification_topic = self._notify_on_failures_and_approvals(config.pipeline_notification_email)
-        self._encrypt_security_check_project(artifact_key)
+        self._pin_security_check_project(artifact_key)
+        self._allow_source_connection(config.source.connection_arn)
         acknowledge_pipeline_scaffolding(self.pipeline)
 
     def _notify_on_failures_and_approvals(self, email: str | None) -> sns.Topic:
@@ -208,9 +246,11 @@ class PipelineStack(Stack):
         )
         return topic
 
-    def _encrypt_security_check_project(self, key: kms.IKey) -> None:
-        """ConfirmPermissionsBroadening's CodeBuild project takes no options; give it the pipeline
-        key like every other project of the pipeline."""
+    def _pin_security_check_project(self, key: kms.IKey) -> None:
+        """ConfirmPermissionsBroadening's CodeBuild project takes no options: left alone it runs an
+        unpinned `npm install -g aws-cdk` on aws/codebuild/standard:7.0 with that image's default
+        Node, unencrypted by the pipeline key. Give it the build's image, runtimes, the pinned CLI
+        and the pipeline key, like every other project of the pipeline."""
         check = self.pipeline.node.try_find_child("PipelinesSecurityCheck")
         if check is None:
             return
@@ -220,3 +260,16 @@ class PipelineStack(Stack):
         assert isinstance(cfn_project, codebuild.CfnProject)
         cfn_project.encryption_key = key.key_arn
         key.grant_encrypt_decrypt(project)
+        cfn_project.add_property_override("Environment.Image", BUILD_IMAGE.image_id)
+        cfn_project.add_property_override("Source.BuildSpec", _pinned_security_check_build_spec(project))
+
+    def _allow_source_connection(self, connection_arn: str) -> None:
+        """CDK grants the source action `codestar-connections:UseConnection` only; a connection whose
+        ARN has the newer `codeconnections` prefix is authorised under that prefix's action."""
+        if connection_arn.split(":")[2] != "codeconnections":
+            return
+        source_stage = self.pipeline.pipeline.node.find_child("Source")
+        (role,) = [construct for construct in source_stage.node.find_all() if isinstance(construct, iam.Role)]
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["codeconnections:UseConnection"], resources=[connection_arn])
+        )

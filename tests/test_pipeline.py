@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -19,7 +20,14 @@ from aws_cdk.assertions import Match, Template
 import app as app_module
 from config import AppConfig, StageName
 from pipeline.nag_acknowledgments import ACKNOWLEDGMENTS
-from pipeline.pipeline_stack import PIPELINE_STACK_ID, PipelineStack, pinned_cli_version
+from pipeline.pipeline_stack import (
+    BUILD_IMAGE,
+    PIPELINE_STACK_ID,
+    RUNTIME_VERSIONS,
+    PipelineStack,
+    locked_version,
+    pinned_cli_version,
+)
 from stages.service_stage import ServiceStage
 from tests.conftest import PROJECT_ROOT, config_from, shipped_context
 from tests.smoke import auth
@@ -145,7 +153,7 @@ def test_the_build_runs_the_developers_make_targets(template: Template) -> None:
     spec = json.loads(project["Properties"]["Source"]["BuildSpec"])
     assert spec["phases"]["build"]["commands"] == ["make test", "make synth"]
     assert spec["artifacts"]["base-directory"] == "cdk.out"
-    assert project["Properties"]["Environment"]["Image"] == "aws/codebuild/amazonlinux2-x86_64-standard:5.0"
+    assert project["Properties"]["Environment"]["Image"] == "aws/codebuild/amazonlinux-x86_64-standard:6.0"
     assert project["Properties"]["Environment"]["PrivilegedMode"] is False
 
 
@@ -159,6 +167,99 @@ def test_self_mutation_runs_the_cli_version_pinned_in_package_json(template: Tem
     (project,) = projects.values()
     spec = json.loads(project["Properties"]["Source"]["BuildSpec"])
     assert f"npm install -g aws-cdk@{pinned_cli_version()}" in spec["phases"]["install"]["commands"]
+
+
+def _build_specs(template: Template, built_app: App) -> dict[str, str]:
+    """Every CodeBuild project's buildspec as text (references joined in as placeholders), and the
+    buildspec files CDK Pipelines writes beside the template (the asset publishing steps)."""
+    specs: dict[str, str] = {}
+    for logical_id, project in template.find_resources("AWS::CodeBuild::Project").items():
+        spec = project["Properties"]["Source"]["BuildSpec"]
+        if isinstance(spec, dict) and "Fn::Join" in spec:
+            spec = "".join(part if isinstance(part, str) else "<ref>" for part in spec["Fn::Join"][1])
+        specs[logical_id] = spec
+    for path in Path(built_app.outdir).glob("buildspec-*.yaml"):
+        specs[path.name] = path.read_text()
+    return specs
+
+
+INSTALL = re.compile(r"(?:npm (?:install|i)|pip3? install)((?: +[^\s\"';&|]+)+)")
+EXACT_VERSION = re.compile(r"^(?:@?[^@=\s]+@\d+\.\d+\.\d+|[^=\s]+==\d[\w.]*)$")
+
+
+def unpinned_installs(build_spec: str) -> list[str]:
+    """Each package an `npm install` or `pip install` names without an exact version; installs
+    from a lock or requirements file (`npm ci`, `pip install -r`) pin through the file."""
+    unpinned: list[str] = []
+    for match in INSTALL.finditer(build_spec):
+        words = match.group(1).split()
+        if "-r" in words:
+            continue
+        unpinned += [word for word in words if not word.startswith("-") and not EXACT_VERSION.match(word)]
+    return unpinned
+
+
+@pytest.mark.parametrize(
+    ("command", "unpinned"),
+    [
+        ("npm install -g aws-cdk", True),
+        ("npm install -g cdk-assets@latest", True),
+        ('"npm install -g aws-cdk"', True),
+        ("pip install cfn-lint", True),
+        ("npm install -g aws-cdk@2.1148.1", False),
+        ("npm install -g cdk-assets@4.7.3", False),
+        ("pip install cfn-lint==1.58.0", False),
+        ("pip install -r requirements.txt", False),
+    ],
+)
+def test_the_unpinned_install_check_recognises_both_kinds(command: str, unpinned: bool) -> None:
+    assert bool(unpinned_installs(command)) is unpinned
+
+
+def test_no_buildspec_installs_an_unpinned_package(template: Template, built_app: App) -> None:
+    specs = _build_specs(template, built_app)
+    # synth, self-mutation, the security check, three smoke steps, at least one asset step
+    assert len(specs) >= 7, sorted(specs)
+    installs = {name: unpinned_installs(spec) for name, spec in specs.items()}
+    assert {name: found for name, found in installs.items() if found} == {}
+    joined = "\n".join(specs.values())
+    assert f"npm install -g cdk-assets@{locked_version('cdk-assets')}" in joined
+    assert f"npm install -g aws-cdk@{pinned_cli_version()}" in joined
+
+
+def test_every_codebuild_project_runs_the_build_image_and_runtimes(template: Template, built_app: App) -> None:
+    projects = template.find_resources("AWS::CodeBuild::Project")
+    for logical_id, project in projects.items():
+        assert project["Properties"]["Environment"]["Image"] == BUILD_IMAGE.image_id, logical_id
+    specs = _build_specs(template, built_app)
+    security_check = next(spec for name, spec in specs.items() if "SecurityCheck" in name)
+    assert json.dumps({"runtime-versions": RUNTIME_VERSIONS}) in security_check
+    assert RUNTIME_VERSIONS["nodejs"] == "24"
+
+
+def test_the_tool_versions_come_from_the_lock_file(tmp_path: Path) -> None:
+    assert (
+        locked_version("cdk-assets")
+        == json.loads((PROJECT_ROOT / "package.json").read_text())["devDependencies"]["cdk-assets"]
+    )
+    lock = json.loads((PROJECT_ROOT / "package-lock.json").read_text())
+    lock["packages"]["node_modules/cdk-assets"]["version"] = "0.0.1"
+    drifted = tmp_path / "package-lock.json"
+    drifted.write_text(json.dumps(lock))
+    with pytest.raises(ValueError, match=r"cdk-assets 0\.0\.1"):
+        locked_version("cdk-assets", drifted)
+
+
+def test_the_source_action_may_use_a_codeconnections_connection(template: Template, config: AppConfig) -> None:
+    assert config.source.connection_arn.startswith("arn:aws:codeconnections:")
+    policies = template.find_resources(
+        "AWS::IAM::Policy",
+        {"Metadata": {"aws:cdk:path": Match.string_like_regexp("/Source/.*/CodePipelineActionRole/")}},
+    )
+    (policy,) = policies.values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    connection = next(statement for statement in statements if statement["Resource"] == config.source.connection_arn)
+    assert sorted(connection["Action"]) == ["codeconnections:UseConnection", "codestar-connections:UseConnection"]
 
 
 def test_every_codebuild_project_is_encrypted_with_a_pipeline_key(template: Template) -> None:
