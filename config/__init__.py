@@ -2,6 +2,7 @@
 
 from config.loader import ConfigError, load_config
 from config.model import (
+    ApiClient,
     AppConfig,
     CustomDomain,
     DeploymentEnvironment,
@@ -12,6 +13,7 @@ from config.model import (
 )
 
 __all__ = [
+    "ApiClient",
     "AppConfig",
     "ConfigError",
     "CustomDomain",

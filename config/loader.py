@@ -6,6 +6,7 @@ Every leaf can be overridden on the command line with its dotted path, for examp
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -16,6 +17,7 @@ from aws_cdk.region_info import RegionInfo
 from config.model import (
     PROMOTION_ORDER,
     RETENTION_BY_DAYS,
+    ApiClient,
     ApiThrottle,
     AppConfig,
     CustomDomain,
@@ -37,6 +39,8 @@ CERTIFICATE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:cert
 DOMAIN_PATTERN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 REPOSITORY_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 SERVICE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,30}$")
+CLIENT_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
+SCOPE_PATTERN = re.compile(r"^[a-z][a-z0-9-]*/[a-z][a-z0-9-]*$")
 
 # CloudFront only accepts web ACLs created in us-east-1; a stage elsewhere would need a
 # separate us-east-1 stack and cross-region references, which this app does not build yet.
@@ -88,6 +92,7 @@ def _stage(reader: _Reader, name: StageName) -> StageConfig:
             "stages must run in us-east-1 for now: CloudFront only accepts a WAF web ACL created "
             "in us-east-1, and a separate us-east-1 edge stack is not built yet (see README)",
         )
+    external_auth = _external_auth(reader, prefix)
     rate_limit = reader.integer(f"{prefix}.throttle.rateLimit", minimum=1, maximum=10_000)
     burst_limit = reader.integer(f"{prefix}.throttle.burstLimit", minimum=1, maximum=5_000)
     return StageConfig(
@@ -99,7 +104,8 @@ def _stage(reader: _Reader, name: StageName) -> StageConfig:
         retain_data=reader.choice(f"{prefix}.removalPolicy", ("retain", "destroy")) == "retain",
         throttle=ApiThrottle(rate_limit=rate_limit, burst_limit=burst_limit),
         waf_rate_limit=reader.integer(f"{prefix}.wafRateLimit", minimum=10, maximum=2_000_000_000),
-        external_auth=_external_auth(reader, prefix),
+        external_auth=external_auth,
+        api_clients=_api_clients(reader, prefix, external=external_auth is not None),
         custom_domain=_custom_domain(reader, prefix),
     )
 
@@ -115,6 +121,55 @@ def _external_auth(reader: _Reader, prefix: str) -> ExternalAuth | None:
     if not audience:
         raise ConfigError(f"{prefix}.auth.audience", audience, "name at least one audience")
     return ExternalAuth(issuer_url=issuer, audience=audience)
+
+
+def _api_clients(reader: _Reader, prefix: str, *, external: bool) -> tuple[ApiClient, ...]:
+    """`auth.clients`: one object per caller, `{"name", "scopes", "callbackUrls"?}`. Adding a
+    caller is this config change; the stage's authorizer accepts every client's tokens."""
+    key = f"{prefix}.auth.clients"
+    items = reader.raw(key)
+    if isinstance(items, str):  # a -c override arrives as JSON text
+        try:
+            items = json.loads(items)
+        except json.JSONDecodeError as error:
+            raise ConfigError(key, items, f"must be a JSON list of clients ({error.msg})") from None
+    if items is None or items == []:
+        return ()
+    if external:
+        raise ConfigError(
+            key, items, "an external issuer registers its own clients: add their audiences to auth.audience"
+        )
+    if not isinstance(items, list):
+        raise ConfigError(key, items, 'must be a list of {"name", "scopes", "callbackUrls"} objects')
+    clients: list[ApiClient] = []
+    for index, item in enumerate(items):
+        item_key = f"{key}[{index}]"
+        if not isinstance(item, dict):
+            raise ConfigError(item_key, item, 'must be an object with "name" and "scopes"')
+        unknown = sorted(set(item) - {"name", "scopes", "callbackUrls"})
+        if unknown:
+            raise ConfigError(f"{item_key}.{unknown[0]}", item[unknown[0]], "is not a client setting")
+        name = item.get("name")
+        if not isinstance(name, str) or not CLIENT_NAME_PATTERN.fullmatch(name):
+            raise ConfigError(f"{item_key}.name", name, f"must match {CLIENT_NAME_PATTERN.pattern}")
+        if name in {client.name for client in clients}:
+            raise ConfigError(f"{item_key}.name", name, "names another client already")
+        scopes = item.get("scopes")
+        if not isinstance(scopes, list) or not scopes or not all(isinstance(scope, str) for scope in scopes):
+            raise ConfigError(f"{item_key}.scopes", scopes, "must be a non-empty list of scopes")
+        for scope in scopes:
+            if not SCOPE_PATTERN.fullmatch(scope):
+                raise ConfigError(f"{item_key}.scopes", scope, "a scope is resource-server/name")
+        callback_urls = item.get("callbackUrls", [])
+        if not isinstance(callback_urls, list) or not all(isinstance(url, str) for url in callback_urls):
+            raise ConfigError(f"{item_key}.callbackUrls", callback_urls, "must be a list of URLs")
+        for url in callback_urls:
+            parts = urlsplit(url)
+            local = parts.hostname in ("localhost", "127.0.0.1")
+            if not parts.netloc or (parts.scheme != "https" and not (parts.scheme == "http" and local)):
+                raise ConfigError(f"{item_key}.callbackUrls", url, "must be https:// (http:// only for localhost)")
+        clients.append(ApiClient(name=name, scopes=tuple(scopes), callback_urls=tuple(callback_urls)))
+    return tuple(clients)
 
 
 def _custom_domain(reader: _Reader, prefix: str) -> CustomDomain | None:

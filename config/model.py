@@ -75,6 +75,19 @@ class ExternalAuth:
 
 
 @dataclass(frozen=True)
+class ApiClient:
+    """A caller of the API registered as an app client of the stage's user pool.
+
+    Without callback URLs it is a service (client-credentials grant, with a secret); with them it
+    is a browser or mobile app (authorization code grant with PKCE, no secret).
+    """
+
+    name: str
+    scopes: tuple[str, ...]
+    callback_urls: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class CustomDomain:
     domain_name: str
     certificate_arn: str  # an ACM certificate in us-east-1, as CloudFront requires
@@ -102,6 +115,7 @@ class StageConfig:
     throttle: ApiThrottle
     waf_rate_limit: int  # requests per IP per 5 minutes before WAF blocks
     external_auth: ExternalAuth | None
+    api_clients: tuple[ApiClient, ...]  # beyond the machine client the smoke tests use
     custom_domain: CustomDomain | None
 
 

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
-from config import ExternalAuth
+from config import ApiClient, ConfigError, ExternalAuth
 
 
 class ApiAuthorization(Construct):
@@ -22,11 +24,13 @@ class ApiAuthorization(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        stage_name: str,
+        stage_id: str,
         service_name: str,
         read_scope: str,
         write_scope: str,
         external: ExternalAuth | None,
+        clients: Sequence[ApiClient] = (),
+        clients_config_key: str = "auth.clients",
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -78,14 +82,63 @@ class ApiAuthorization(Construct):
             access_token_validity=Duration.minutes(60),
             prevent_user_existence_errors=True,
         )
-        # The hosted domain prefix is a global name, so it is derived from account and stage.
+        # The hosted domain prefix is one global name space across all AWS accounts. Service,
+        # stage id and account make it unique (a sandbox in dev's account is its own stage id) and
+        # stable: it only changes when one of them does, and a change replaces the domain, which
+        # fails while the old domain still holds the prefix. tests/stateful-resources.json records
+        # it, so such a change fails `make test` first.
         domain = self.user_pool.add_domain(
             "Domain",
             cognito_domain=cognito.CognitoDomainOptions(
-                domain_prefix=f"{service_name}-{stage_name}-{Stack.of(self).account}"
+                domain_prefix=f"{service_name}-{stage_id}-{Stack.of(self).account}"
             ),
         )
+        granted = {read_scope: read, write_scope: write}
+        self.clients: dict[str, cognito.UserPoolClient] = {}
+        for index, client in enumerate(clients):
+            for requested in client.scopes:
+                if requested not in granted:
+                    raise ConfigError(
+                        f"{clients_config_key}[{index}].scopes",
+                        requested,
+                        f"the API grants only {', '.join(granted)}",
+                    )
+            self.clients[client.name] = self._add_client(
+                resource_server, client, [granted[requested] for requested in client.scopes]
+            )
         region = Stack.of(self).region
         self.issuer_url = f"https://cognito-idp.{region}.amazonaws.com/{self.user_pool.user_pool_id}"
-        self.audience = [self.machine_client.user_pool_client_id]
+        # The authorizer accepts a token whose client is any of these: adding a caller is config.
+        self.audience = [
+            self.machine_client.user_pool_client_id,
+            *(app_client.user_pool_client_id for app_client in self.clients.values()),
+        ]
         self.token_url = f"{domain.base_url()}/oauth2/token"
+
+    def _add_client(
+        self,
+        resource_server: cognito.UserPoolResourceServer,
+        client: ApiClient,
+        scopes: Sequence[cognito.ResourceServerScope],
+    ) -> cognito.UserPoolClient:
+        """A service gets the client-credentials grant and a secret; an app that signs users in
+        (it has callback URLs) gets the authorization code grant, which Cognito runs with PKCE for
+        a client without a secret, since a browser cannot keep one."""
+        assert self.user_pool is not None
+        oauth_scopes = [cognito.OAuthScope.resource_server(resource_server, scope) for scope in scopes]
+        signs_users_in = bool(client.callback_urls)
+        return self.user_pool.add_client(
+            f"Client-{client.name}",
+            user_pool_client_name=client.name,
+            generate_secret=not signs_users_in,
+            auth_flows=cognito.AuthFlow(),
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(
+                    authorization_code_grant=signs_users_in, client_credentials=not signs_users_in
+                ),
+                scopes=[cognito.OAuthScope.OPENID, *oauth_scopes] if signs_users_in else oauth_scopes,
+                callback_urls=list(client.callback_urls) or None,
+            ),
+            access_token_validity=Duration.minutes(60),
+            prevent_user_existence_errors=True,
+        )

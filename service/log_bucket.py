@@ -13,11 +13,15 @@ NONCURRENT_EXPIRATION = Duration.days(30)
 class LogBucket(Construct):
     """Where CloudFront writes its access logs.
 
-    Always retained: auto-deleting objects would need a custom-resource Lambda that the nag
-    packs cannot inspect, and logs are evidence worth keeping after a stack is gone.
+    Retained by default: logs are evidence worth keeping after a stack is gone. A stage that
+    tears down (`RemovalPolicy.DESTROY`) gets CDK's auto-delete custom resource, because
+    CloudFormation cannot delete a bucket that still holds objects (or, versioned, old versions):
+    without it the stack's deletion fails and leaves the bucket behind.
     """
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    ) -> None:
         super().__init__(scope, construct_id)
         self.bucket = s3.Bucket(
             self,
@@ -37,7 +41,8 @@ class LogBucket(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(7),
                 )
             ],
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=removal_policy,
+            auto_delete_objects=removal_policy is RemovalPolicy.DESTROY,
         )
         acknowledge(
             self.bucket,

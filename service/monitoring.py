@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
@@ -30,6 +30,7 @@ class Monitoring(Construct):
         functions: Sequence[UserFunction],
         http_api: apigwv2.HttpApi,
         alarm_email: str | None,
+        removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         assert TIMEOUT.to_milliseconds() > SLOW_INVOCATION_MS
@@ -38,6 +39,10 @@ class Monitoring(Construct):
             "AlarmTopicKey",
             enable_key_rotation=True,
             description="Encrypts users-service alarm notifications",
+            # A stage that tears down schedules its key's deletion; KMS waits the pending window
+            # first, so a mistaken teardown can still be undone with CancelKeyDeletion.
+            removal_policy=removal_policy,
+            pending_window=Duration.days(7),
         )
         # CloudWatch publishes alarm notifications to the topic, so it must use the key.
         key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, RemovalPolicy, Stack, Stage
 from constructs import Construct
 
 from config import StageConfig
@@ -15,6 +15,11 @@ from service.functions import FunctionSettings, UserFunctions
 from service.log_bucket import LogBucket
 from service.monitoring import Monitoring
 from service.smoke_access import SmokeAccess
+
+
+def _stage_id(stack: Stack, *, default: str) -> str:
+    enclosing = Stage.of(stack)
+    return ((enclosing.stage_name if enclosing else "") or default).lower()
 
 
 class UsersServiceStack(Stack):
@@ -61,11 +66,15 @@ class UsersServiceStack(Stack):
         authorization = ApiAuthorization(
             self,
             "Authorization",
-            stage_name=stage.name.value,
+            # The Stage's id, not the config's name: a sandbox shares dev's config and may share its
+            # account, and its hosted domain must not collide with dev's.
+            stage_id=_stage_id(self, default=stage.name.value),
             service_name=service_name,
             read_scope=contract.read_scope,
             write_scope=contract.write_scope,
             external=stage.external_auth,
+            clients=stage.api_clients,
+            clients_config_key=f"stages.{stage.name.value}.auth.clients",
             removal_policy=removal_policy,
         )
         api = UsersApi(
@@ -79,7 +88,7 @@ class UsersServiceStack(Stack):
             log_retention=log_retention,
             removal_policy=removal_policy,
         )
-        log_bucket = LogBucket(self, "Logs")
+        log_bucket = LogBucket(self, "Logs", removal_policy=removal_policy)
         firewall = EdgeFirewall(self, "Firewall", rate_limit=stage.waf_rate_limit)
         edge = ApiDistribution(
             self,
@@ -95,6 +104,7 @@ class UsersServiceStack(Stack):
             functions=list(functions.by_operation.values()),
             http_api=api.http_api,
             alarm_email=stage.alarm_email,
+            removal_policy=removal_policy,
         )
 
         self.table = database.table

@@ -8,6 +8,7 @@ from aws_cdk import App
 from aws_cdk.assertions import Template
 
 from config import StageName
+from service.contract import ServiceContract
 from stages.service_stage import ServiceStage
 from tests.conftest import config_from, shipped_context
 
@@ -15,11 +16,15 @@ from tests.conftest import config_from, shipped_context
 SKIP_BUNDLING = {"aws:cdk:bundling-stacks": [], "aws:cdk:enable-path-metadata": True}
 
 
-def build_stage(name: StageName, context_overrides: dict[str, Any] | None = None) -> ServiceStage:
+def build_stage(
+    name: StageName, context_overrides: dict[str, Any] | None = None, *, contract: ServiceContract | None = None
+) -> ServiceStage:
     context = {**shipped_context(), **SKIP_BUNDLING, **(context_overrides or {})}
     app = App(context=context)
     config = config_from(context)
-    return ServiceStage(app, name.construct_id, config=config.stage(name), service_name=config.service_name)
+    return ServiceStage(
+        app, name.construct_id, config=config.stage(name), service_name=config.service_name, contract=contract
+    )
 
 
 def template_of(stage: ServiceStage) -> Template:

@@ -94,3 +94,67 @@ def test_external_issuer_replaces_the_user_pool(context: dict[str, Any]) -> None
     assert stage.external_auth is not None
     assert stage.external_auth.issuer_url == "https://login.example.com/"
     assert stage.external_auth.audience == ("users-api",)
+
+
+def test_api_clients_are_read_from_config(context: dict[str, Any]) -> None:
+    context["stages"]["qa"]["auth"] = {
+        "clients": [
+            {"name": "back-office", "scopes": ["users/read"]},
+            {
+                "name": "admin-console",
+                "scopes": ["users/read", "users/write"],
+                "callbackUrls": ["https://a.example/cb"],
+            },
+        ]
+    }
+
+    clients = config_from(context).stage(StageName.QA).api_clients
+
+    assert [(client.name, client.scopes, client.callback_urls) for client in clients] == [
+        ("back-office", ("users/read",), ()),
+        ("admin-console", ("users/read", "users/write"), ("https://a.example/cb",)),
+    ]
+    assert config_from(context).stage(StageName.DEV).api_clients == ()
+
+
+@pytest.mark.parametrize(
+    ("clients", "key", "fragment"),
+    [
+        ([{"name": "Bad Name", "scopes": ["users/read"]}], "stages.dev.auth.clients[0].name", "must match"),
+        ([{"name": "a1", "scopes": []}], "stages.dev.auth.clients[0].scopes", "non-empty"),
+        ([{"name": "a1", "scopes": ["read"]}], "stages.dev.auth.clients[0].scopes", "resource-server/name"),
+        (
+            [{"name": "a1", "scopes": ["users/read"], "callbackUrls": ["http://app.example/cb"]}],
+            "stages.dev.auth.clients[0].callbackUrls",
+            "https://",
+        ),
+        (
+            [{"name": "a1", "scopes": ["users/read"]}, {"name": "a1", "scopes": ["users/read"]}],
+            "stages.dev.auth.clients[1].name",
+            "another client",
+        ),
+        ([{"name": "a1", "scopes": ["users/read"], "grant": "x"}], "stages.dev.auth.clients[0].grant", "not a client"),
+        ('[{"name": ', "stages.dev.auth.clients", "JSON list"),
+    ],
+)
+def test_a_bad_api_client_fails_naming_the_key_and_the_value(
+    context: dict[str, Any], clients: object, key: str, fragment: str
+) -> None:
+    context["stages.dev.auth.clients"] = clients
+
+    with pytest.raises(ConfigError) as error:
+        config_from(context)
+
+    assert error.value.key == key
+    assert fragment in str(error.value)
+
+
+def test_an_external_issuer_takes_its_clients_as_audiences(context: dict[str, Any]) -> None:
+    context["stages"]["dev"]["auth"] = {
+        "issuerUrl": "https://login.example.com/",
+        "audience": ["users-api"],
+        "clients": [{"name": "a1", "scopes": ["users/read"]}],
+    }
+
+    with pytest.raises(ConfigError, match=r"stages\.dev\.auth\.clients.*auth\.audience"):
+        config_from(context)

@@ -86,8 +86,25 @@ def test_runtime_is_the_newest_nodejs_the_installed_cdk_offers() -> None:
     assert RUNTIME.name == getattr(lambda_.Runtime, newest).name
 
 
+def service_functions(template: Template) -> dict[str, dict[str, Any]]:
+    """The operations' functions, without CDK's custom-resource handlers (the log bucket's
+    auto-delete provider in stages that tear down)."""
+    return {
+        logical_id: function
+        for logical_id, function in resources(template, "AWS::Lambda::Function").items()
+        if "/Functions/" in function["Metadata"]["aws:cdk:path"]
+    }
+
+
+def test_only_cdks_auto_delete_provider_adds_a_function(dev: Template, prod: Template) -> None:
+    extra = set(resources(dev, "AWS::Lambda::Function")) - set(service_functions(dev))
+    assert len(extra) == 1
+    assert "AutoDeleteObjects" in next(iter(extra))
+    assert set(resources(prod, "AWS::Lambda::Function")) == set(service_functions(prod))
+
+
 def test_one_function_per_operation_with_the_required_settings(dev: Template) -> None:
-    functions = resources(dev, "AWS::Lambda::Function")
+    functions = service_functions(dev)
     assert len(functions) == len(CONTRACT.operations) == 5
     for function in functions.values():
         properties = function["Properties"]
@@ -103,7 +120,7 @@ def test_one_function_per_operation_with_the_required_settings(dev: Template) ->
 
 
 def test_each_function_has_its_own_role_and_dead_letter_queue(dev: Template) -> None:
-    functions = resources(dev, "AWS::Lambda::Function").values()
+    functions = service_functions(dev).values()
     roles = {function["Properties"]["Role"]["Fn::GetAtt"][0] for function in functions}
     queues = {function["Properties"]["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0] for function in functions}
     assert len(roles) == len(queues) == len(CONTRACT.operations)
@@ -249,6 +266,49 @@ def test_user_pool_has_machine_client_with_client_credentials_and_both_scopes(de
     dev.has_resource_properties("AWS::Cognito::UserPool", {"AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True}})
 
 
+def _scopes(client: dict[str, Any]) -> set[str]:
+    """Scopes as text; the resource server's identifier is a reference to the `users` server."""
+    return {
+        "".join(part if isinstance(part, str) else "users" for part in scope["Fn::Join"][1])
+        if isinstance(scope, dict)
+        else scope
+        for scope in client["Properties"]["AllowedOAuthScopes"]
+    }
+
+
+def test_a_configured_client_is_accepted_by_the_authorizer_with_its_scopes() -> None:
+    clients = [
+        {"name": "back-office", "scopes": ["users/read"]},
+        {"name": "admin-console", "scopes": ["users/write"], "callbackUrls": ["https://admin.example/cb"]},
+    ]
+    template = template_of(build_stage(StageName.DEV, {"stages.dev.auth.clients": clients}))
+    app_clients = resources(template, "AWS::Cognito::UserPoolClient")
+    by_name = {
+        client["Properties"].get("ClientName"): (logical_id, client) for logical_id, client in app_clients.items()
+    }
+    back_office_id, back_office = by_name["back-office"]
+    assert back_office["Properties"]["GenerateSecret"] is True
+    assert back_office["Properties"]["AllowedOAuthFlows"] == ["client_credentials"]
+    assert _scopes(back_office) == {"users/read"}
+    console_id, console = by_name["admin-console"]
+    assert console["Properties"]["GenerateSecret"] is False
+    assert console["Properties"]["AllowedOAuthFlows"] == ["code"]
+    assert console["Properties"]["CallbackURLs"] == ["https://admin.example/cb"]
+    assert _scopes(console) == {"openid", "users/write"}
+    (authorizer,) = resources(template, "AWS::ApiGatewayV2::Authorizer").values()
+    audience = authorizer["Properties"]["JwtConfiguration"]["Audience"]
+    assert {"Ref": back_office_id} in audience
+    assert {"Ref": console_id} in audience
+    assert len(audience) == 3  # and the smoke tests' machine client
+
+
+def test_a_client_scope_the_api_does_not_grant_fails_naming_the_key() -> None:
+    from config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"stages\.dev\.auth\.clients\[0\]\.scopes='users/admin'"):
+        build_stage(StageName.DEV, {"stages.dev.auth.clients": [{"name": "x1", "scopes": ["users/admin"]}]})
+
+
 def test_external_issuer_replaces_the_user_pool() -> None:
     stage = build_stage(
         StageName.DEV,
@@ -300,11 +360,29 @@ def test_default_stage_has_json_access_logs_and_throttling(dev: Template) -> Non
 # --- S3 log bucket and CloudFront ---------------------------------------------------------------
 
 
-def test_log_bucket_is_versioned_encrypted_private_tls_only_and_retained(dev: Template) -> None:
+def test_prod_keeps_its_log_bucket_and_keys_and_dev_tears_them_down(dev: Template, prod: Template) -> None:
+    (prod_bucket,) = resources(prod, "AWS::S3::Bucket").values()
+    assert prod_bucket["DeletionPolicy"] == prod_bucket["UpdateReplacePolicy"] == "Retain"
+    prod.resource_count_is("Custom::S3AutoDeleteObjects", 0)
+    for key in resources(prod, "AWS::KMS::Key").values():
+        assert key["DeletionPolicy"] == "Retain"
+
+    (dev_bucket_id,) = resources(dev, "AWS::S3::Bucket")
+    assert resources(dev, "AWS::S3::Bucket")[dev_bucket_id]["DeletionPolicy"] == "Delete"
+    # CloudFormation cannot delete a bucket that still holds objects: the auto-delete resource
+    # empties it (every version) first.
+    dev.has_resource_properties("Custom::S3AutoDeleteObjects", {"BucketName": {"Ref": dev_bucket_id}})
+    keys = resources(dev, "AWS::KMS::Key")
+    assert keys
+    for key in keys.values():
+        assert key["DeletionPolicy"] == "Delete"
+        assert key["Properties"]["PendingWindowInDays"] == 7
+
+
+def test_log_bucket_is_versioned_encrypted_private_and_tls_only(dev: Template) -> None:
     dev.has_resource(
         "AWS::S3::Bucket",
         {
-            "DeletionPolicy": "Retain",
             "Properties": Match.object_like(
                 {
                     "VersioningConfiguration": {"Status": "Enabled"},
@@ -501,6 +579,10 @@ def test_every_taggable_resource_carries_environment_and_service(
         found = resources(template, type_name)
         assert found, type_name
         for logical_id, resource in found.items():
+            if "/Custom::" in resource["Metadata"]["aws:cdk:path"]:
+                # CDK builds its custom-resource providers as raw CfnResources, which the Tags
+                # aspect cannot reach; the auto-delete provider only exists where a stage tears down.
+                continue
             tags = _tags(resource["Properties"])
             assert tags.get("Environment") == expected, f"{type_name} {logical_id}"
             assert tags.get("Service") == "users-service", f"{type_name} {logical_id}"
