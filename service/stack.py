@@ -114,9 +114,11 @@ class UsersServiceStack(Stack):
         self.edge = edge
         self.monitoring = monitoring
 
-        self.api_url_output = CfnOutput(self, "ApiUrl", value=api.url, description="HTTP API endpoint")
+        self.api_url_output = CfnOutput(
+            self, "ApiUrl", value=api.url, description="HTTP API endpoint, direct: JWT and throttling, no WAF"
+        )
         self.cloudfront_url_output = CfnOutput(
-            self, "CloudFrontUrl", value=edge.url, description="CloudFront URL in front of the API"
+            self, "CloudFrontUrl", value=edge.url, description="The API for callers: CloudFront with WAF"
         )
         self.issuer_output = CfnOutput(self, "IssuerUrl", value=authorization.issuer_url)
         self.dead_letter_alarms_output = CfnOutput(

@@ -442,6 +442,23 @@ def test_cloudfront_fronts_the_api_https_only_uncached_logged_and_firewalled(dev
     assert distribution["WebACLId"]["Fn::GetAtt"][1] == "Arn"
 
 
+def test_the_direct_endpoint_stays_open_behind_jwt_and_throttling_but_not_waf(dev: Template) -> None:
+    """The decision in README "WAF and the direct API endpoint": both ways in stay open. WAF is on
+    the CloudFront path only; the execute-api endpoint is protected by the JWT authorizer on every
+    route and the stage's throttling. Disabling the endpoint (or adding an origin-secret check)
+    changes this test and that section together."""
+    (api,) = resources(dev, "AWS::ApiGatewayV2::Api").values()
+    assert api["Properties"].get("DisableExecuteApiEndpoint", False) is False
+    (stage,) = resources(dev, "AWS::ApiGatewayV2::Stage").values()
+    assert stage["Properties"]["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    for route in resources(dev, "AWS::ApiGatewayV2::Route").values():
+        assert route["Properties"]["AuthorizationType"] == "JWT"
+    (distribution,) = resources(dev, "AWS::CloudFront::Distribution").values()
+    assert "WebACLId" in distribution["Properties"]["DistributionConfig"]
+    dev.resource_count_is("AWS::WAFv2::WebACLAssociation", 0)  # nothing attaches WAF to the API itself
+    assert "no WAF" in dev.find_outputs("ApiUrl")["ApiUrl"]["Description"]
+
+
 def test_web_acl_is_cloudfront_scoped_with_managed_rules_and_rate_limit(dev: Template) -> None:
     acl = next(iter(resources(dev, "AWS::WAFv2::WebACL").values()))["Properties"]
     assert acl["Scope"] == "CLOUDFRONT"
