@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import jsii
 from aws_cdk import CfnOutput, Duration, Environment, RemovalPolicy, Stack, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
@@ -43,6 +44,19 @@ NOTIFIED_EVENTS = (
     "codepipeline-pipeline-pipeline-execution-failed",
     "codepipeline-pipeline-manual-approval-needed",
 )
+
+
+@jsii.implements(notifications.INotificationRuleTarget)
+class ScopedTopicTarget:
+    """An SNS topic as a notification rule's target, bound without the grant that passing the topic
+    itself adds: that statement lets codestar-notifications.amazonaws.com publish with no condition,
+    on behalf of any account's rule. The topic's policy carries a scoped statement instead."""
+
+    def __init__(self, topic: sns.ITopic) -> None:
+        self._topic = topic
+
+    def bind_as_notification_rule_target(self, _scope: Construct) -> notifications.NotificationRuleTargetConfig:
+        return notifications.NotificationRuleTargetConfig(target_type="SNS", target_address=self._topic.topic_arn)
 
 
 def locked_version(package: str, lock_file: Path = PROJECT_ROOT / "package-lock.json") -> str:
@@ -236,12 +250,23 @@ class PipelineStack(Stack):
                     "and a dead-letter queue of undelivered e-mails would have no reader."
                 ),
             )
+        # enforce_ssl gives the topic a resource policy, which replaces SNS's default one: CodeStar
+        # Notifications may publish only through this statement, for rules of this account only.
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowPipelineNotificationsToPublish",
+                principals=[iam.ServicePrincipal("codestar-notifications.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            )
+        )
         notifications.NotificationRule(
             self,
             "PipelineNotifications",
             source=self.pipeline.pipeline,
             events=list(NOTIFIED_EVENTS),
-            targets=[topic],  # binding adds the topic policy for codestar-notifications
+            targets=[ScopedTopicTarget(topic)],
             detail_type=notifications.DetailType.FULL,
         )
         return topic

@@ -4,11 +4,14 @@ import copy
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from config import AppConfig, load_config
+
+if TYPE_CHECKING:
+    from tests.assembly import SynthesizedStack
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,3 +37,15 @@ def app_config() -> AppConfig:
 
 
 ContextEditor = Callable[[dict[str, Any]], None]
+
+
+@pytest.fixture(scope="session")
+def synthesized_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SynthesizedStack]:
+    """Every stack the app synthesizes with the shipped configuration, built once per session:
+    the pipeline stack and each stage's stack from its nested assembly (assembly-Dev, ...), keyed
+    by display name (UsersServicePipeline, Dev/UsersService, ...). Assets are not bundled.
+
+    Shared and session-wide: tests must not mutate the templates (deep-copy one to break it)."""
+    from tests.assembly import synthesize_app  # it imports this module
+
+    return synthesize_app(tmp_path_factory.mktemp("cdk.out"))

@@ -345,7 +345,7 @@ def test_smoke_steps_may_only_assume_their_stages_smoke_role(template: Template,
         assert json.dumps(assume[0]["Resource"]).endswith(f':iam::{account}:role/{stage_id}-UsersService-smoke"]]}}')
 
 
-def test_failures_and_approvals_notify_an_encrypted_topic(template: Template) -> None:
+def test_failures_and_approvals_notify_an_encrypted_topic(template: Template, config: AppConfig) -> None:
     template.has_resource_properties(
         "AWS::CodeStarNotifications::NotificationRule",
         {
@@ -364,13 +364,27 @@ def test_failures_and_approvals_notify_an_encrypted_topic(template: Template) ->
                 "Statement": Match.array_with(
                     [
                         Match.object_like(
-                            {"Principal": {"Service": "codestar-notifications.amazonaws.com"}, "Action": "sns:Publish"}
+                            {
+                                "Principal": {"Service": "codestar-notifications.amazonaws.com"},
+                                "Action": "sns:Publish",
+                                "Condition": {"StringEquals": {"aws:SourceAccount": config.toolchain.account}},
+                            }
                         )
                     ]
                 )
             }
         },
     )
+    # The topic policy holds no publish grant to the service without the source account condition.
+    (topic_policy,) = template.find_resources("AWS::SNS::TopicPolicy").values()
+    grants = [
+        statement
+        for statement in topic_policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Allow"
+    ]
+    assert [statement.get("Condition") for statement in grants] == [
+        {"StringEquals": {"aws:SourceAccount": config.toolchain.account}}
+    ]
     template.has_resource_properties(
         "AWS::KMS::Key",
         {

@@ -11,7 +11,7 @@ from aws_cdk.assertions import Match, Template
 from config import StageName
 from service.contract import load_contract
 from service.functions import RUNTIME
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, config_from, shipped_context
 from tests.stage_support import build_stage, template_of
 
 CONTRACT = load_contract()
@@ -535,13 +535,33 @@ def test_every_alarm_notifies_the_encrypted_tls_only_topic(dev: Template) -> Non
     topic_id = logical_id_of(dev, "AWS::SNS::Topic", "/Monitoring/AlarmTopic/")
     topic = resources(dev, "AWS::SNS::Topic")[topic_id]["Properties"]
     assert "KmsMasterKeyId" in topic
+    environment = config_from(shipped_context()).stage(StageName.DEV).environment
     dev.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
     dev.has_resource_properties(
         "AWS::SNS::TopicPolicy",
         {
             "PolicyDocument": {
                 "Statement": Match.array_with(
-                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                    [
+                        Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}),
+                        # The topic policy replaces SNS's default one: CloudWatch needs its own Allow.
+                        Match.object_like(
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                                "Action": "sns:Publish",
+                                "Resource": {"Ref": topic_id},
+                                "Condition": {
+                                    "StringEquals": {"aws:SourceAccount": environment.account},
+                                    "ArnLike": {
+                                        "aws:SourceArn": (
+                                            f"arn:aws:cloudwatch:{environment.region}:{environment.account}:alarm:*"
+                                        )
+                                    },
+                                },
+                            }
+                        ),
+                    ]
                 )
             }
         },
