@@ -46,15 +46,18 @@ lint: setup ## ruff, mypy and the TypeScript compiler in strict mode
 	mypy
 	tsc -p lambda/tsconfig.json --noEmit
 
+# Two workers, one test file each at a time (module fixtures such as the local stack stay shared).
 test-python: setup ## pytest: CDK assertions, config, the nag gate
-	pytest
+	pytest -n 2 --dist loadfile
 
 test-lambda: setup ## node --test: the handlers against DynamoDB Local
-	node --test --test-concurrency=1 'lambda/test/**/*.test.ts'
+	node --test --test-concurrency=2 'lambda/test/**/*.test.ts'
 
 cfn-lint: synth ## cfn-lint over every synthesized template
-	find cdk.out -name '*.template.json' -print0 | xargs -0 cfn-lint --non-zero-exit-code warning --
+	find cdk.out -name '*.template.json' -print0 | xargs -0 -n 2 -P 2 cfn-lint --non-zero-exit-code warning --
 
+# One suite after the other: run side by side on two cores they only slowed each other down
+# (each already uses both: two node --test files at a time, two pytest workers).
 test: lint test-lambda test-python cfn-lint ## Every test
 
 local: setup ## Run the whole API here: DynamoDB Local + the handlers on http://127.0.0.1:3000 (docs/local.md)

@@ -30,11 +30,22 @@ class SynthesizedStack:
         return resources
 
 
-def synthesize_app(outdir: Path, context_overrides: dict[str, Any] | None = None) -> dict[str, SynthesizedStack]:
-    """Synthesizes app.py's app (assets left unbundled) into `outdir` and returns every stack it
-    holds, those of nested stage assemblies (assembly-Dev, ...) included, by display name."""
+@dataclass(frozen=True)
+class SynthesizedApp:
+    """The built App (its constructs, for tests that inspect them), where it was synthesized, and
+    every stack it holds by display name."""
+
+    app: App
+    outdir: Path
+    stacks: dict[str, SynthesizedStack]
+
+
+def synthesize_app(outdir: Path, context_overrides: dict[str, Any] | None = None) -> SynthesizedApp:
+    """Synthesizes app.py's app (assets left unbundled) into `outdir` with every stack it holds,
+    those of nested stage assemblies (assembly-Dev, ...) included, by display name."""
     context = {**shipped_context(), **SKIP_BUNDLING, **(context_overrides or {})}
-    assembly = app_module.build_app(App(context=context, outdir=str(outdir))).synth()
+    app = app_module.build_app(app_module.new_app(context=context, outdir=str(outdir)))
+    assembly = app.synth()
     stacks = {
         artifact.hierarchical_id: SynthesizedStack(
             artifact_id=artifact.id,
@@ -48,4 +59,4 @@ def synthesize_app(outdir: Path, context_overrides: dict[str, Any] | None = None
     }
     templates_on_disk = sorted(path.relative_to(outdir) for path in outdir.rglob("*.template.json"))
     assert len(templates_on_disk) == len(stacks), f"{templates_on_disk} vs {sorted(stacks)}"
-    return stacks
+    return SynthesizedApp(app=app, outdir=outdir, stacks=stacks)

@@ -11,7 +11,7 @@ import pytest
 from config import AppConfig, load_config
 
 if TYPE_CHECKING:
-    from tests.assembly import SynthesizedStack
+    from tests.assembly import SynthesizedApp, SynthesizedStack
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,12 +40,20 @@ ContextEditor = Callable[[dict[str, Any]], None]
 
 
 @pytest.fixture(scope="session")
-def synthesized_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SynthesizedStack]:
+def synthesized_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+    """The app as shipped, synthesized once per session (nag gate on, assets not bundled): every
+    test that only reads the assembly shares it; only tests that plant something synthesize apart.
+    Tests must not change it (deep-copy a template, copy the outdir, to break one)."""
+    from tests.assembly import synthesize_app  # it imports this module
+
+    return synthesize_app(tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="session")
+def synthesized_templates(synthesized_app: SynthesizedApp) -> dict[str, SynthesizedStack]:
     """Every stack the app synthesizes with the shipped configuration, built once per session:
     the pipeline stack and each stage's stack from its nested assembly (assembly-Dev, ...), keyed
     by display name (UsersServicePipeline, Dev/UsersService, ...). Assets are not bundled.
 
     Shared and session-wide: tests must not mutate the templates (deep-copy one to break it)."""
-    from tests.assembly import synthesize_app  # it imports this module
-
-    return synthesize_app(tmp_path_factory.mktemp("cdk.out"))
+    return synthesized_app.stacks

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import App
 from aws_cdk.assertions import Template
 
+from app import new_app
 from config import StageName
 from service.contract import ServiceContract
 from stages.service_stage import ServiceStage
@@ -20,7 +20,7 @@ def build_stage(
     name: StageName, context_overrides: dict[str, Any] | None = None, *, contract: ServiceContract | None = None
 ) -> ServiceStage:
     context = {**shipped_context(), **SKIP_BUNDLING, **(context_overrides or {})}
-    app = App(context=context)
+    app = new_app(context=context)
     config = config_from(context)
     return ServiceStage(
         app, name.construct_id, config=config.stage(name), service_name=config.service_name, contract=contract

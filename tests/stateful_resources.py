@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import cfnlint  # type: ignore[import-untyped]
+
+from tests.assembly import SynthesizedStack, synthesize_app
 
 SNAPSHOT_FILE = Path(__file__).with_name("stateful-resources.json")
 REGISTRY_REGION = "us-east-1"
@@ -158,19 +161,22 @@ def load_recorded(path: Path = SNAPSHOT_FILE) -> dict[str, Snapshot]:
     return recorded
 
 
-def current_snapshots() -> dict[str, Snapshot]:
-    """Every stage's snapshot, from the shipped configuration."""
-    from config.model import PROMOTION_ORDER
-    from tests.stage_support import build_stage, template_of
-
-    return {name.construct_id: stateful_snapshot(template_of(build_stage(name)).to_json()) for name in PROMOTION_ORDER}
+def current_snapshots(stacks: Mapping[str, SynthesizedStack]) -> dict[str, Snapshot]:
+    """Every stage's snapshot (Dev, Qa, Prod) from the synthesized app's stacks."""
+    return {
+        name.split("/")[0]: stateful_snapshot(stack.template)
+        for name, stack in stacks.items()
+        if name.endswith("/UsersService")
+    }
 
 
 def main(argv: list[str]) -> int:
     if argv != ["--update"]:
         print(f"usage: {UPDATE_COMMAND}", file=sys.stderr)
         return 2
-    SNAPSHOT_FILE.write_text(json.dumps(current_snapshots(), indent=2, sort_keys=True) + "\n")
+    with tempfile.TemporaryDirectory() as outdir:
+        stacks = synthesize_app(Path(outdir)).stacks
+    SNAPSHOT_FILE.write_text(json.dumps(current_snapshots(stacks), indent=2, sort_keys=True) + "\n")
     print(f"recorded {SNAPSHOT_FILE.name}; review the diff before committing it")
     return 0
 

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App
 from aws_cdk import aws_s3 as s3
 
 import app as app_module
-from app import build_app
+from app import build_app, new_app
+from pipeline.pipeline_stack import PIPELINE_STACK_ID as PIPELINE
 from stages.service_stage import ServiceStage
+from tests.assembly import SynthesizedApp
 from tests.conftest import PROJECT_ROOT, shipped_context
 from tests.stage_support import SKIP_BUNDLING
 
@@ -50,16 +51,22 @@ OPTIONAL_FEATURES = {
 }
 
 
-@pytest.mark.parametrize("options", [{}, OPTIONAL_FEATURES], ids=["as-shipped", "every-option"])
-def test_the_real_app_synthesizes_with_no_unacknowledged_finding(tmp_path: Path, options: dict[str, str]) -> None:
-    app = build_app(App(context={**shipped_context(), **SKIP_BUNDLING, **options}, outdir=str(tmp_path)))
+def test_the_app_as_shipped_synthesizes_with_no_unacknowledged_finding(synthesized_app: SynthesizedApp) -> None:
+    # The session's shared synth ran the nag gate: a finding would have failed it.
+    assert sorted(synthesized_app.stacks) == ["Dev/UsersService", "Prod/UsersService", "Qa/UsersService", PIPELINE]
+    report = json.loads((synthesized_app.outdir / "validation-report.json").read_text())
+    assert report["pluginReports"] == []
+
+
+def test_the_app_with_every_option_synthesizes_with_no_unacknowledged_finding(tmp_path: Path) -> None:
+    app = build_app(new_app(context={**shipped_context(), **SKIP_BUNDLING, **OPTIONAL_FEATURES}, outdir=str(tmp_path)))
     assembly = app.synth()
-    assert assembly.stacks
+    assert len(assembly.stacks_recursively) == 5  # and the sandbox
 
 
 def test_a_planted_violation_in_a_stage_fails_the_synth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(app_module, "ServiceStage", planting_stage("Qa"))
-    app = build_app(App(context={**shipped_context(), **SKIP_BUNDLING}, outdir=str(tmp_path)))
+    app = build_app(new_app(context={**shipped_context(), **SKIP_BUNDLING}, outdir=str(tmp_path)))
 
     with pytest.raises(RuntimeError, match=r"[Vv]alidation"):
         app.synth()
@@ -76,32 +83,16 @@ def test_a_planted_violation_in_a_stage_fails_the_synth(tmp_path: Path, monkeypa
     assert all(path.endswith(planted) for _, path in findings), findings
 
 
-WRAPPER_APP = """
-import sys
-sys.path.insert(0, {root!r})
-from aws_cdk import App
-import app as app_module
-from tests.test_nag_gate import planting_stage
-
-app_module.ServiceStage = planting_stage({stage!r})
-app_module.build_app(App()).synth()
-"""
-
-
-def _cli_synth(tmp_path: Path, app_command: str) -> subprocess.CompletedProcess[str]:
+def _cli_synth(tmp_path: Path, app_command: str, *context: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PATH": f"{PROJECT_ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"}
     env["CDK_DISABLE_CLI_TELEMETRY"] = "true"
+    env["AWS_REGION"] = "us-east-1"
+    env.pop("CDK_DEFAULT_REGION", None)
+    command = ["cdk", "synth", "**", "--quiet", "--app", app_command, "--output", str(tmp_path / "cdk.out")]
+    for item in context:
+        command += ["-c", item]
     return subprocess.run(
-        [
-            "cdk",
-            "synth",
-            "**",
-            "--quiet",
-            "--app",
-            app_command,
-            "--output",
-            str(tmp_path / "cdk.out"),
-        ],
+        command,
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
@@ -111,20 +102,56 @@ def _cli_synth(tmp_path: Path, app_command: str) -> subprocess.CompletedProcess[
     )
 
 
-@pytest.mark.parametrize("stage_id", ["Dev", "Prod"])
-def test_the_cli_synth_exits_non_zero_over_a_planted_violation(tmp_path: Path, stage_id: str) -> None:
-    wrapper = tmp_path / "planted_app.py"
-    wrapper.write_text(textwrap.dedent(WRAPPER_APP.format(root=str(PROJECT_ROOT), stage=stage_id)))
+def assembly_problems(outdir: Path) -> list[str]:
+    """What a cloud assembly lacks that its manifests name: templates, nested assemblies, assets."""
+    problems: list[str] = []
+    manifests = [outdir / "manifest.json"]
+    while manifests:
+        manifest_path = manifests.pop()
+        if not manifest_path.is_file():
+            problems.append(f"missing {manifest_path}")
+            continue
+        base = manifest_path.parent
+        for artifact_id, artifact in json.loads(manifest_path.read_text())["artifacts"].items():
+            properties = artifact.get("properties", {})
+            if artifact["type"] == "aws:cloudformation:stack":
+                template = base / properties["templateFile"]
+                if not template.is_file():
+                    problems.append(f"{artifact_id}: missing {template}")
+                else:
+                    json.loads(template.read_text())
+            elif artifact["type"] == "cdk:cloud-assembly":
+                manifests.append(base / properties["directoryName"] / "manifest.json")
+            elif artifact["type"] == "cdk:asset-manifest":
+                assets = json.loads((base / properties["file"]).read_text())
+                for asset_id, asset in assets.get("files", {}).items():
+                    if not (base / asset["source"]["path"]).exists():
+                        problems.append(f"{artifact_id}: asset {asset_id} missing")
+    return problems
 
-    result = _cli_synth(tmp_path, f"{sys.executable} {wrapper}")
 
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output
-    assert "PlantedNonCompliantBucket" in output
-    assert "AwsSolutions-S1" in output
-
-
-def test_the_cli_synth_of_the_real_app_exits_zero(tmp_path: Path) -> None:
-    result = _cli_synth(tmp_path, f"{sys.executable} {PROJECT_ROOT / 'app.py'}")
+def test_the_cli_synth_of_the_real_app_exits_zero_with_a_whole_assembly(tmp_path: Path) -> None:
+    # app.py ends its process right after synth() (exit_after_synth): the CLI must still find
+    # every template and every asset the manifests name.
+    # With the sandbox too, so every optional stage passes the gate through the CLI as well.
+    result = _cli_synth(tmp_path, f"{sys.executable} {PROJECT_ROOT / 'app.py'}", "sandbox=true")
 
     assert result.returncode == 0, result.stdout + result.stderr
+    outdir = tmp_path / "cdk.out"
+    assert assembly_problems(outdir) == []
+    assert (outdir / "assembly-Sandbox").is_dir()
+    assert len(list(outdir.rglob("*.template.json"))) == 5
+    assert len(list(outdir.glob("asset.*"))) >= 5
+
+
+def test_the_assembly_check_sees_a_missing_template(tmp_path: Path, synthesized_app: SynthesizedApp) -> None:
+    copy = tmp_path / "cdk.out"
+    shutil.copytree(synthesized_app.outdir, copy)
+    assert assembly_problems(copy) == []
+    removed = next(copy.glob("assembly-Qa/*.template.json"))
+    removed.unlink()
+    problems = assembly_problems(copy)
+    # The stack artifact names the template, and so does the asset that publishes it.
+    assert len(problems) == 2, problems
+    assert f"missing {removed}" in problems[0] or f"missing {removed}" in problems[1]
+    assert all("QaUsersService" in problem for problem in problems)

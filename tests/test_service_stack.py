@@ -11,6 +11,7 @@ from aws_cdk.assertions import Match, Template
 from config import StageName
 from service.contract import load_contract
 from service.functions import RUNTIME
+from tests.assembly import SynthesizedStack
 from tests.conftest import PROJECT_ROOT, config_from, shipped_context
 from tests.stage_support import build_stage, template_of
 
@@ -18,13 +19,13 @@ CONTRACT = load_contract()
 
 
 @pytest.fixture(scope="module")
-def dev() -> Template:
-    return template_of(build_stage(StageName.DEV))
+def dev(synthesized_templates: dict[str, SynthesizedStack]) -> Template:
+    return Template.from_json(synthesized_templates["Dev/UsersService"].template)
 
 
 @pytest.fixture(scope="module")
-def prod() -> Template:
-    return template_of(build_stage(StageName.PROD))
+def prod(synthesized_templates: dict[str, SynthesizedStack]) -> Template:
+    return Template.from_json(synthesized_templates["Prod/UsersService"].template)
 
 
 def resources(template: Template, type_name: str) -> dict[str, dict[str, Any]]:

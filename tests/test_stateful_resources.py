@@ -11,6 +11,7 @@ import pytest
 from config import StageName
 from service.contract import load_contract
 from stages.service_stage import ServiceStage
+from tests.assembly import SynthesizedStack
 from tests.stage_support import build_stage, template_of
 from tests.stateful_resources import (
     STATEFUL_TYPES,
@@ -25,8 +26,8 @@ from tests.stateful_resources import (
 
 
 @pytest.fixture(scope="module")
-def current() -> dict[str, Snapshot]:
-    return current_snapshots()
+def current(synthesized_templates: dict[str, SynthesizedStack]) -> dict[str, Snapshot]:
+    return current_snapshots(synthesized_templates)
 
 
 @pytest.fixture(scope="module")
@@ -105,10 +106,10 @@ def test_a_changed_domain_prefix_fails_naming_the_domain(recorded: dict[str, Sna
     assert "Domain already associated with another user pool" in problem
 
 
-def test_the_domain_prefix_is_unique_per_stage_and_account() -> None:
+def test_the_domain_prefix_is_unique_per_stage_and_account(synthesized_templates: dict[str, SynthesizedStack]) -> None:
     domains = {}
     for name in (StageName.DEV, StageName.QA, StageName.PROD):
-        template = template_of(build_stage(name)).to_json()
+        template = synthesized_templates[f"{name.construct_id}/UsersService"].template
         (domain,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Cognito::UserPoolDomain"]
         domains[name] = domain["Properties"]["Domain"]
     assert len(set(domains.values())) == 3
@@ -120,13 +121,12 @@ def test_the_domain_prefix_is_unique_per_stage_and_account() -> None:
 def test_a_sandbox_in_devs_account_gets_its_own_domain_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CDK_DEFAULT_ACCOUNT", raising=False)
     monkeypatch.delenv("CDK_DEFAULT_REGION", raising=False)
-    from aws_cdk import App
 
     import app as app_module
     from tests.conftest import shipped_context
     from tests.stage_support import SKIP_BUNDLING
 
-    built = app_module.build_app(App(context={**shipped_context(), **SKIP_BUNDLING, "sandbox": "true"}))
+    built = app_module.build_app(app_module.new_app(context={**shipped_context(), **SKIP_BUNDLING, "sandbox": "true"}))
     prefixes = {}
     for stage_id in ("Dev", "Sandbox"):
         stage = built.node.find_child(stage_id)
