@@ -40,6 +40,9 @@ const BUDGETS = {
   bundleBytes: 150 * 1024, // minified index.mjs, source map excluded
   warmOverheadP50Ms: 2, // in-process handler p50 over the DynamoDB floor p50
   createColdTotalMs: 0.45 * 250, // create handler load+init, median
+  // full `cdk synth '**'` over the same synth of bench/minimal_app.py (one empty stack), medians of
+  // alternating runs: the commit before the synth-time work measured 3.8-4.0 here, after it 2.1-3.0.
+  synthRatio: 3.3,
 } as const;
 
 // ---- sizes of the runs -------------------------------------------------------------------------
@@ -197,6 +200,10 @@ function machine(): Record<string, unknown> {
 interface SynthResult {
   runsMs: number[];
   medianMs: number;
+  minimalRunsMs: number[];
+  minimalMedianMs: number;
+  /** medianMs / minimalMedianMs */
+  ratio: number;
   /** undefined when the synth failed: the bundles then come from the identical local esbuild build. */
   outdir: string | undefined;
   error?: string;
@@ -204,10 +211,18 @@ interface SynthResult {
 
 async function synth(): Promise<SynthResult> {
   const runsMs: number[] = [];
+  const minimalRunsMs: number[] = [];
   const outdir = path.join(OUT, 'synth');
+  const minimalOutdir = path.join(OUT, 'synth-minimal');
+  const minimalApp = `${path.join(ROOT, '.venv', 'bin', 'python')} ${path.join(ROOT, 'bench', 'minimal_app.py')}`;
   let error: string | undefined;
+  // Alternating with the minimal app, so both see the same machine load.
   for (let i = 1; i <= SYNTH_RUNS && error === undefined; i++) {
-    step(`synth ${i}/${SYNTH_RUNS}`);
+    step(`synth ${i}/${SYNTH_RUNS} (minimal app, then the full app)`);
+    rmSync(minimalOutdir, { recursive: true, force: true });
+    const minimal = await run('cdk', ['synth', '**', '--quiet', '--app', minimalApp, '-o', minimalOutdir], { timeoutMs: 60_000 });
+    if (minimal.code !== 0) error = `minimal cdk synth failed (exit ${minimal.code}): ${minimal.stderr.trim().split('\n').slice(-3).join(' | ')}`;
+    else minimalRunsMs.push(minimal.wallMs);
     rmSync(outdir, { recursive: true, force: true });
     const result = await run('cdk', ['synth', '**', '--quiet', '-o', outdir], { timeoutMs: 180_000 });
     if (result.code !== 0) {
@@ -218,6 +233,9 @@ async function synth(): Promise<SynthResult> {
   return {
     runsMs: runsMs.map((ms) => round(ms, 0)),
     medianMs: round(median(runsMs), 0),
+    minimalRunsMs: minimalRunsMs.map((ms) => round(ms, 0)),
+    minimalMedianMs: round(median(minimalRunsMs), 0),
+    ratio: round(median(runsMs) / median(minimalRunsMs), 2),
     outdir: error === undefined ? outdir : undefined,
     ...(error === undefined ? {} : { error }),
   };
@@ -692,7 +710,7 @@ async function main(): Promise<number> {
 
   const synthResult =
     process.env.BENCH_SKIP_SYNTH === '1' && existsSync(path.join(OUT, 'synth'))
-      ? ({ runsMs: [], medianMs: Number.NaN, outdir: path.join(OUT, 'synth') } as SynthResult)
+      ? ({ runsMs: [], medianMs: Number.NaN, minimalRunsMs: [], minimalMedianMs: Number.NaN, ratio: Number.NaN, outdir: path.join(OUT, 'synth') } as SynthResult)
       : await synth();
   results.synth = synthResult;
   const failures: string[] = [];
@@ -753,6 +771,7 @@ async function main(): Promise<number> {
     checks.push({ budget, operation, value, limit, pass });
     if (!pass) failures.push(`${budget} ${operation}: ${value} > ${strict ? '' : '= '}limit ${round(limit, 1)}`.replace('> = ', '> '));
   };
+  if (!Number.isNaN(synthResult.ratio)) check('synth ratio to the minimal app', 'app', synthResult.ratio, BUDGETS.synthRatio);
   for (const b of bundleList) check('bundle bytes', b.operation, b.bytes, BUDGETS.bundleBytes);
   for (const c of cold.functions) check('cold overhead ms', c.operation, c.overheadMs, BUDGETS.coldOverheadMs);
   const create = cold.functions.find((c) => c.operation === 'createUser');
@@ -777,7 +796,7 @@ async function main(): Promise<number> {
   const out: string[] = [];
   out.push(`users-service bench — ${String(m.date)} — ${String(m.nproc)} x ${String(m.cpuModel)} — Node ${String(m.node)}`);
   out.push('');
-  out.push(`synth  cdk synth '**' median ${synthResult.medianMs} ms (runs ${synthResult.runsMs.join(', ')})   pytest -q ${String(pytestSummary.wallMs ?? '-')} ms (exit ${String(pytestSummary.exitCode ?? '-')}: ${String(pytestSummary.summary ?? 'skipped')})`);
+  out.push(`synth  cdk synth '**' median ${synthResult.medianMs} ms (runs ${synthResult.runsMs.join(', ')}); minimal app median ${synthResult.minimalMedianMs} ms (runs ${synthResult.minimalRunsMs.join(', ')}); ratio ${synthResult.ratio} (budget <= ${BUDGETS.synthRatio})   pytest -q ${String(pytestSummary.wallMs ?? '-')} ms (exit ${String(pytestSummary.exitCode ?? '-')}: ${String(pytestSummary.summary ?? 'skipped')})`);
   out.push('');
   out.push(
     table(
@@ -819,7 +838,7 @@ async function main(): Promise<number> {
   out.push(`bundles identical to a local esbuild build with functions.py's options: ${bundleList.every((b) => b.identicalToLocalBuild === null) ? 'n/a (no synth)' : bundleList.every((b) => b.identicalToLocalBuild) ? 'yes' : 'NO (options drifted?)'}`);
   out.push(`largest inputs (${bundleList[0]?.operation}): ${(bundleList[0]?.topInputs ?? []).map((t) => `${t.package} ${kb(t.bytes)}`).join(', ')}`);
   out.push('');
-  out.push(`budgets: bundle <= ${kb(BUDGETS.bundleBytes)} KiB; cold overhead <= ${BUDGETS.coldOverheadMs} ms; create load+init < ${BUDGETS.createColdTotalMs} ms; warm overhead p50 <= ${BUDGETS.warmOverheadP50Ms} ms`);
+  out.push(`budgets: bundle <= ${kb(BUDGETS.bundleBytes)} KiB; cold overhead <= ${BUDGETS.coldOverheadMs} ms; create load+init < ${BUDGETS.createColdTotalMs} ms; warm overhead p50 <= ${BUDGETS.warmOverheadP50Ms} ms; synth <= ${BUDGETS.synthRatio} x the minimal app`);
   out.push(failures.length === 0 ? 'all budgets met' : `BUDGETS EXCEEDED (${failures.length}):\n  ${failures.join('\n  ')}`);
   out.push(`(${results.benchSeconds} s; .bench/results.json)`);
   process.stdout.write(`${out.join('\n')}\n`);
