@@ -8,7 +8,7 @@ import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
-from config import StageName
+from config import ConfigError, StageName
 from service.contract import load_contract
 from service.functions import RUNTIME
 from tests.assembly import SynthesizedStack
@@ -304,8 +304,6 @@ def test_a_configured_client_is_accepted_by_the_authorizer_with_its_scopes() -> 
 
 
 def test_a_client_scope_the_api_does_not_grant_fails_naming_the_key() -> None:
-    from config import ConfigError
-
     with pytest.raises(ConfigError, match=r"stages\.dev\.auth\.clients\[0\]\.scopes='users/admin'"):
         build_stage(StageName.DEV, {"stages.dev.auth.clients": [{"name": "x1", "scopes": ["users/admin"]}]})
 

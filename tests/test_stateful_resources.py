@@ -8,11 +8,13 @@ import re
 
 import pytest
 
+import app as app_module
 from config import StageName
 from service.contract import load_contract
 from stages.service_stage import ServiceStage
 from tests.assembly import SynthesizedStack
-from tests.stage_support import build_stage, template_of
+from tests.conftest import shipped_context
+from tests.stage_support import SKIP_BUNDLING, build_stage, template_of
 from tests.stateful_resources import (
     STATEFUL_TYPES,
     UPDATE_COMMAND,
@@ -121,10 +123,6 @@ def test_the_domain_prefix_is_unique_per_stage_and_account(synthesized_templates
 def test_a_sandbox_in_devs_account_gets_its_own_domain_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CDK_DEFAULT_ACCOUNT", raising=False)
     monkeypatch.delenv("CDK_DEFAULT_REGION", raising=False)
-
-    import app as app_module
-    from tests.conftest import shipped_context
-    from tests.stage_support import SKIP_BUNDLING
 
     built = app_module.build_app(app_module.new_app(context={**shipped_context(), **SKIP_BUNDLING, "sandbox": "true"}))
     prefixes = {}
