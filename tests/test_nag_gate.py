@@ -88,6 +88,9 @@ def _cli_synth(tmp_path: Path, app_command: str, *context: str) -> subprocess.Co
     env["CDK_DISABLE_CLI_TELEMETRY"] = "true"
     env["AWS_REGION"] = "us-east-1"
     env.pop("CDK_DEFAULT_REGION", None)
+    # A temp dir of its own, so a test can see what the synth leaves behind.
+    (tmp_path / "tmp").mkdir()
+    env["TMPDIR"] = str(tmp_path / "tmp")
     command = ["cdk", "synth", "**", "--quiet", "--app", app_command, "--output", str(tmp_path / "cdk.out")]
     for item in context:
         command += ["-c", item]
@@ -142,6 +145,8 @@ def test_the_cli_synth_of_the_real_app_exits_zero_with_a_whole_assembly(tmp_path
     assert (outdir / "assembly-Sandbox").is_dir()
     assert len(list(outdir.rglob("*.template.json"))) == 5
     assert len(list(outdir.glob("asset.*"))) >= 5
+    # The fast exit still removes the directory jsii unpacks its runtime into.
+    assert list((tmp_path / "tmp").iterdir()) == []
 
 
 def test_the_assembly_check_sees_a_missing_template(tmp_path: Path, synthesized_app: SynthesizedApp) -> None:
