@@ -29,6 +29,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as esbuild from 'esbuild';
 import { createTable, startDynamoDbLocal, type DynamoDbLocal } from '../local/dynamodb-local.ts';
+import { contract } from '../lambda/src/contract.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const OUT = path.join(ROOT, '.bench');
@@ -83,18 +84,6 @@ async function buildFloor(): Promise<void> {
   await esbuild.build({ ...LAMBDA_BUNDLING, entryPoints: [path.join(ROOT, 'bench', 'sdk-floor.ts')], outfile: FLOOR_BUNDLE });
 }
 
-interface Operation {
-  name: string;
-  method: string;
-  path: string;
-  entry: string;
-  scope: string;
-}
-
-const contract = JSON.parse(readFileSync(path.join(ROOT, 'lambda', 'service-contract.json'), 'utf8')) as {
-  table: { partitionKey: string; sortKey: string };
-  operations: Operation[];
-};
 const OPERATIONS = contract.operations;
 
 // ---- processes ---------------------------------------------------------------------------------

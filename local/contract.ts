@@ -1,19 +1,9 @@
 // The route table of the local API, built from lambda/service-contract.json: the same single
 // declaration of the operations that the CDK app turns into routes, authorizer scopes and functions.
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-
-export interface Operation {
-  name: string;
-  method: string;
-  path: string;
-  entry: string;
-  scope: string;
-}
+import { resolve } from 'node:path';
+import { contract, type Operation } from '../lambda/src/contract.ts';
 
 export interface Route extends Operation {
-  /** API Gateway's route key, e.g. "GET /users/{userId}". */
-  routeKey: string;
   /** Absolute path of the handler module. */
   entryPath: string;
   pattern: RegExp;
@@ -25,23 +15,13 @@ export interface RouteMatch {
   pathParameters: Record<string, string>;
 }
 
-export const DEFAULT_CONTRACT_PATH = resolve(import.meta.dirname, '..', 'lambda', 'service-contract.json');
+const LAMBDA_DIR = resolve(import.meta.dirname, '..', 'lambda');
 
-export function loadRoutes(contractPath: string = DEFAULT_CONTRACT_PATH): Route[] {
-  const contract = JSON.parse(readFileSync(contractPath, 'utf8')) as { operations?: Operation[] };
-  if (!Array.isArray(contract.operations) || contract.operations.length === 0) {
-    throw new Error(`${contractPath} declares no operations`);
-  }
-  const lambdaDir = dirname(contractPath);
-  return contract.operations.map((operation) => buildRoute(operation, lambdaDir));
+export function loadRoutes(operations: readonly Operation[] = contract.operations): Route[] {
+  return operations.map((operation) => buildRoute(operation, LAMBDA_DIR));
 }
 
 export function buildRoute(operation: Operation, lambdaDir: string): Route {
-  for (const key of ['name', 'method', 'path', 'entry', 'scope'] as const) {
-    if (typeof operation[key] !== 'string' || operation[key] === '') {
-      throw new Error(`operation ${JSON.stringify(operation.name)} has no ${key}`);
-    }
-  }
   const parameterNames: string[] = [];
   const source = operation.path
     .split('/')
@@ -54,11 +34,8 @@ export function buildRoute(operation: Operation, lambdaDir: string): Route {
       return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     })
     .join('/');
-  const method = operation.method.toUpperCase();
   return {
     ...operation,
-    method,
-    routeKey: `${method} ${operation.path}`,
     entryPath: resolve(lambdaDir, operation.entry),
     pattern: new RegExp(`^${source}$`),
     parameterNames,

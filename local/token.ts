@@ -3,16 +3,12 @@
 //   SCOPES="users/read"  space- or comma-separated scopes (default: every scope of the contract)
 //   TOKEN_TTL_SECONDS     lifetime (default 3600)
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { contract } from '../lambda/src/contract.ts';
 import { signJwt } from './jwt.ts';
-import { REPO_ROOT, readSigningFile, signingFilePath, type TokenSigningFile } from './token-signing.ts';
+import { readSigningFile, signingFilePath, type TokenSigningFile } from './token-signing.ts';
 
 function contractScopes(): string[] {
-  const contract = JSON.parse(readFileSync(resolve(REPO_ROOT, 'lambda', 'service-contract.json'), 'utf8')) as {
-    scopes?: Record<string, string>;
-  };
-  return Object.values(contract.scopes ?? {});
+  return Object.values(contract.scopes);
 }
 
 function isAlive(pid: number | undefined): boolean {

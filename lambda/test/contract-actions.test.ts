@@ -53,7 +53,7 @@ async function observe(
 function declared(name: keyof Handlers): string[] {
   const operation = contract.operations.find((candidate) => candidate.name === name);
   assert.ok(operation, `${name} is not in the contract`);
-  return operation.dynamodbActions;
+  return [...operation.dynamodbActions];
 }
 
 const newUser = () => ({ email: `actions-${randomBytes(4).toString('hex')}@example.com`, name: 'Least Privilege' });

@@ -84,7 +84,7 @@ describe('logs and metrics', () => {
   });
 
   it('answers an unexpected error with a 500 InternalError body and logs it with e-mail addresses redacted', async () => {
-    const failing = http.apiHandler('getUser', 'GET /users/{userId}', async () => {
+    const failing = http.apiHandler('getUser', async () => {
       throw new Error(`cannot handle ${EMAIL}`);
     });
     const event = apiEvent({ method: 'GET', path: '/users/{userId}', pathParameters: { userId: 'x' } });

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.ts';
-import { isUnavailableError, responseForError } from '../src/lib/http.ts';
+import { StoreUnavailableError } from '../src/lib/domain.ts';
+import { responseForError } from '../src/lib/http.ts';
 import { createdDateFromUserId, decodeCursor, encodeCursor, isUuidV7, keyOf, uuidv7 } from '../src/lib/user-keys.ts';
-import { createUsersRepository } from '../src/lib/users-repository.ts';
+import { createUsersRepository, isUnavailable } from '../src/lib/users-repository.ts';
 import { contract } from './support/environment.ts';
 
 describe('UUIDv7 user ids', () => {
@@ -70,8 +71,11 @@ describe('createUsersRepository against DynamoDB Local', () => {
       (e: unknown) => e,
     );
     assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
-    assert.ok(isUnavailableError(error), `not classified as unavailable: ${String(error)}`);
+    assert.ok(error instanceof StoreUnavailableError, `not raised as the domain's unavailable error: ${String(error)}`);
+    assert.ok(isUnavailable((error as StoreUnavailableError).cause), 'the store error stays attached as the cause');
     assert.equal(responseForError(error).response.statusCode, 503);
+    // http.ts maps only the domain error: the raw store error would be a 500.
+    assert.equal(responseForError((error as StoreUnavailableError).cause).response.statusCode, 500);
   });
 
   it('times out against an endpoint that accepts connections but never answers', async () => {
@@ -92,7 +96,7 @@ describe('createUsersRepository against DynamoDB Local', () => {
       );
       const elapsed = Date.now() - started;
       assert.ok(elapsed < 5_000, `took ${elapsed} ms`);
-      assert.ok(isUnavailableError(error), `not classified as unavailable: ${String(error)}`);
+      assert.ok(error instanceof StoreUnavailableError, `not raised as the domain's unavailable error: ${String(error)}`);
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,10 +1,10 @@
 import { apiHandler, userResponse } from '../lib/http.ts';
-import { usersRepository } from '../lib/users-repository.ts';
+import { sharedUsersRepository } from '../lib/users-repository.ts';
 import { parseJsonBody, validateUserInput } from '../lib/validation.ts';
 
 /** POST /users: 201 with Location and ETag. */
-export const handler = apiHandler('createUser', 'POST /users', async (event) => {
+export const handler = apiHandler('createUser', async (event) => {
   const input = validateUserInput(parseJsonBody(event.body, event.isBase64Encoded));
-  const user = await usersRepository.create(input);
+  const user = await sharedUsersRepository().create(input);
   return userResponse(201, user, { Location: `/users/${user.userId}` });
 });

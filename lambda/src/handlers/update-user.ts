@@ -1,16 +1,16 @@
 import { apiHandler, notFound, preconditionFailed, userResponse } from '../lib/http.ts';
-import { usersRepository } from '../lib/users-repository.ts';
+import { sharedUsersRepository } from '../lib/users-repository.ts';
 import { parseIfMatch, parseJsonBody, validateUserId, validateUserInput } from '../lib/validation.ts';
 
 /**
  * PUT /users/{userId}: full replacement of the mutable fields (omitted optional fields return to
  * their defaults). Honours If-Match (412 when stale); never creates a user (404 when absent).
  */
-export const handler = apiHandler('updateUser', 'PUT /users/{userId}', async (event) => {
+export const handler = apiHandler('updateUser', async (event) => {
   const userId = validateUserId(event.pathParameters?.userId);
   const expected = parseIfMatch(event.headers?.['if-match']);
   const input = validateUserInput(parseJsonBody(event.body, event.isBase64Encoded));
-  const result = await usersRepository.replace(userId, input, expected);
+  const result = await sharedUsersRepository().replace(userId, input, expected);
   switch (result.outcome) {
     case 'ok':
       return userResponse(200, result.user);

@@ -13,7 +13,8 @@ import type {
 } from 'aws-lambda';
 import { describeError, logger, recordRequestMetric } from './observability.ts';
 import { isUuidV7 } from './user-keys.ts';
-import type { User } from './users-repository.ts';
+import { operationNamed } from '../contract.ts';
+import { StoreUnavailableError, type User } from './domain.ts';
 import { ValidationError } from './validation.ts';
 import { traceOperation, type OperationSubsegment } from './xray.ts';
 
@@ -22,7 +23,6 @@ export type ErrorCode = 'ValidationFailed' | 'NotFound' | 'PreconditionFailed' |
 export type Response = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> };
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer | APIGatewayProxyEventV2;
 export type ApiHandler = (event: ApiEvent, context: Context) => Promise<Response>;
-export type Operation = 'createUser' | 'listUsers' | 'getUser' | 'updateUser' | 'deleteUser';
 
 /** Seconds a client should wait before retrying after a 503. */
 export const RETRY_AFTER_SECONDS = 1;
@@ -75,48 +75,6 @@ export function internalError(): Response {
   return errorResponse(500, 'InternalError', 'an unexpected error occurred');
 }
 
-const TRANSIENT_NAMES = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'LimitExceededException',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TransactionConflictException',
-]);
-const TRANSIENT_NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ECONNABORTED',
-]);
-
-/** True for errors that mean "DynamoDB is unreachable, throttled or slow" (answered 503). */
-export function isUnavailableError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  if (TRANSIENT_NAMES.has(error.name)) return true;
-  const details = error as Error & {
-    code?: unknown;
-    $metadata?: { httpStatusCode?: number };
-    $retryable?: unknown;
-    errors?: unknown;
-  };
-  if (typeof details.code === 'string' && TRANSIENT_NETWORK_CODES.has(details.code)) return true;
-  const status = details.$metadata?.httpStatusCode;
-  if (typeof status === 'number' && status >= 500) return true;
-  // Node reports a refused dual-stack connection as an AggregateError of per-address errors.
-  if (Array.isArray(details.errors) && details.errors.some((inner) => isUnavailableError(inner))) return true;
-  return false;
-}
-
 export interface Classified {
   response: Response;
   /** Whether the error is unexpected (to be logged as an error). */
@@ -127,7 +85,7 @@ export function responseForError(error: unknown): Classified {
   if (error instanceof ValidationError) {
     return { response: errorResponse(400, 'ValidationFailed', error.message, error.field), unexpected: false };
   }
-  if (isUnavailableError(error)) return { response: serviceUnavailable(), unexpected: false };
+  if (error instanceof StoreUnavailableError) return { response: serviceUnavailable(), unexpected: false };
   return { response: internalError(), unexpected: true };
 }
 
@@ -145,11 +103,13 @@ export function outcomeOf(response: Response): ErrorCode | 'Success' {
 }
 
 /**
- * Wraps a handler body: serves only `routeKey` (404 otherwise), maps thrown errors to responses
- * (ValidationError 400, DynamoDB unavailable 503, anything else 500), and records one log line,
- * one metric and one trace subsegment per request.
+ * Wraps the body of the contract's operation `operationName`: serves only its route key (404
+ * otherwise), maps thrown errors to responses (ValidationError 400, StoreUnavailableError 503, anything else 500; a store's own errors never
+ * reach here by name), and records one log line, one metric and one trace subsegment per request.
  */
-export function apiHandler(operation: Operation, routeKey: string, body: (event: ApiEvent) => Promise<Response>): ApiHandler {
+export function apiHandler(operationName: string, body: (event: ApiEvent) => Promise<Response>): ApiHandler {
+  // Resolved at import: a name the contract lacks fails every test of that handler.
+  const { name: operation, routeKey } = operationNamed(operationName);
   const handle = async (event: ApiEvent, context: Context, subsegment: OperationSubsegment | undefined): Promise<Response> => {
     const started = performance.now();
     logger.addContext(context);
@@ -165,7 +125,7 @@ export function apiHandler(operation: Operation, routeKey: string, body: (event:
         logger.error('unexpected error', { operation, error: details });
         subsegment?.addError(details.name ?? 'Error', details.message ?? '');
       } else if (response.statusCode === 503) {
-        logger.warn('user store unavailable', { operation, error: describeError(error) });
+        logger.warn('user store unavailable', { operation, error: describeError(error instanceof Error ? error.cause : error) });
       }
     }
 

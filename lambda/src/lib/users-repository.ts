@@ -19,8 +19,10 @@
  * delete never resurrects one. These are exactly the actions in lambda/service-contract.json.
  *
  * Resilience: the client has bounded connection/request timeouts and at most 2 attempts, so an
- * unreachable or throttled DynamoDB surfaces as an error within a few seconds (mapped to 503 by
- * http.ts) instead of running into the Lambda timeout.
+ * unreachable or throttled DynamoDB surfaces within a few seconds instead of running into the
+ * Lambda timeout. This module owns DynamoDB's error vocabulary: such failures leave it as the
+ * domain's StoreUnavailableError (answered 503 by http.ts), and nothing else needs to know
+ * DynamoDB's error names or the network's error codes.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -31,51 +33,19 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import {
+  StoreUnavailableError,
+  type DeleteResult,
+  type ExpectedVersion,
+  type User,
+  type UserInput,
+  type UserPage,
+  type UsersRepository,
+  type WriteResult,
+} from './domain.ts';
 import { createDynamoDbClient } from './dynamodb-client.ts';
-import { keyOf, uuidv7, type UserKey } from './user-keys.ts';
+import { keyOf, uuidv7 } from './user-keys.ts';
 import { instrumentClient } from './xray.ts';
-
-export const USER_STATUSES = ['active', 'suspended'] as const;
-export type UserStatus = (typeof USER_STATUSES)[number];
-
-/** The client-writable fields, already validated and normalised. */
-export interface UserInput {
-  email: string;
-  name: string;
-  status: UserStatus;
-  phoneNumber?: string;
-}
-
-export interface User extends UserInput {
-  userId: string;
-  createdDate: string;
-  updatedDate: string;
-  version: number;
-}
-
-/** `undefined`: unconditional; `'any'`: If-Match `*`; a number: the version the client last saw. */
-export type ExpectedVersion = number | 'any' | undefined;
-
-export type WriteResult =
-  | { outcome: 'ok'; user: User }
-  | { outcome: 'not_found' }
-  | { outcome: 'precondition_failed' };
-
-export type DeleteResult = { outcome: 'ok' } | { outcome: 'not_found' } | { outcome: 'precondition_failed' };
-
-export interface UserPage {
-  items: User[];
-  /** The key to resume after, or undefined when the scan is complete. */
-  lastKey: UserKey | undefined;
-}
-
-export interface UsersRepository {
-  create(input: UserInput): Promise<User>;
-  get(userId: string): Promise<User | undefined>;
-  replace(userId: string, input: UserInput, expected: ExpectedVersion): Promise<WriteResult>;
-  delete(userId: string, expected: ExpectedVersion): Promise<DeleteResult>;
-  list(limit: number, startKey: UserKey | undefined): Promise<UserPage>;
-}
 
 export interface RepositoryOptions {
   tableName: string;
@@ -96,7 +66,7 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
     return options.tableName;
   };
 
-  return {
+  const operations: UsersRepository = {
     async create(input) {
       // A UUIDv7 collision needs the same millisecond and 74 equal random bits; the condition
       // still guarantees an existing item is never overwritten, and a retry takes a fresh id.
@@ -220,6 +190,13 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
       return { items, lastKey };
     },
   };
+  return {
+    create: (input) => translatingErrors(() => operations.create(input)),
+    get: (userId) => translatingErrors(() => operations.get(userId)),
+    replace: (userId, input, expected) => translatingErrors(() => operations.replace(userId, input, expected)),
+    delete: (userId, expected) => translatingErrors(() => operations.delete(userId, expected)),
+    list: (limit, startKey) => translatingErrors(() => operations.list(limit, startKey)),
+  };
 }
 
 /**
@@ -230,15 +207,18 @@ export function repositoryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): 
   return { tableName: env.TABLE_NAME ?? '', endpoint: env.DYNAMODB_ENDPOINT, region: env.AWS_REGION };
 }
 
+let shared: UsersRepository | undefined;
+
 /**
- * The functions' shared instance, created once per execution environment (cold start) so the
- * client and its connections are reused; its client is instrumented for X-Ray by xray.ts (a
- * subsegment per call in sampled invocations, nothing otherwise).
+ * The functions' shared instance, built on first use and then kept for the execution environment,
+ * so the client and its connections are reused across invocations; importing a module never
+ * builds a client. Its client is instrumented for X-Ray by xray.ts (a subsegment per call in
+ * sampled invocations, nothing otherwise).
  */
-export const usersRepository: UsersRepository = createUsersRepository({
-  ...repositoryOptionsFromEnv(),
-  instrumentClient,
-});
+export function sharedUsersRepository(): UsersRepository {
+  shared ??= createUsersRepository({ ...repositoryOptionsFromEnv(), instrumentClient });
+  return shared;
+}
 
 function conditionFor(expected: ExpectedVersion, values: Record<string, unknown>): string {
   if (typeof expected === 'number') {
@@ -246,6 +226,51 @@ function conditionFor(expected: ExpectedVersion, values: Record<string, unknown>
     return 'attribute_exists(#userId) AND #version = :expectedVersion';
   }
   return 'attribute_exists(#userId)';
+}
+
+const UNAVAILABLE_ERROR_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TransactionConflictException',
+]);
+const UNAVAILABLE_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+]);
+
+/** True for errors that mean "DynamoDB is unreachable, throttled or slow". */
+export function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (UNAVAILABLE_ERROR_NAMES.has(error.name)) return true;
+  const details = error as Error & { code?: unknown; $metadata?: { httpStatusCode?: number }; errors?: unknown };
+  if (typeof details.code === 'string' && UNAVAILABLE_NETWORK_CODES.has(details.code)) return true;
+  const status = details.$metadata?.httpStatusCode;
+  if (typeof status === 'number' && status >= 500) return true;
+  // Node reports a refused dual-stack connection as an AggregateError of per-address errors.
+  if (Array.isArray(details.errors) && details.errors.some((inner) => isUnavailable(inner))) return true;
+  return false;
+}
+
+async function translatingErrors<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw isUnavailable(error) ? new StoreUnavailableError(error) : error;
+  }
 }
 
 function isConditionalCheckFailed(error: unknown): boolean {

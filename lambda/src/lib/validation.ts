@@ -3,7 +3,7 @@
  * input always becomes a 400 and never reaches DynamoDB or the 500 path.
  */
 import { decodeCursor, isUuidV7, type UserKey } from './user-keys.ts';
-import { USER_STATUSES, type ExpectedVersion, type UserInput, type UserStatus } from './users-repository.ts';
+import { USER_STATUSES, type ExpectedVersion, type UserInput, type UserStatus } from './domain.ts';
 
 export const LIMITS = {
   nameMaxLength: 200,

@@ -1,25 +1,18 @@
 /**
  * Per-test-file environment: DynamoDB Local on a free port, a fresh table with the contract's key
  * schema, the environment the functions read, and the handlers imported AFTER that environment is
- * set (their DynamoDB client is created at module scope, as in Lambda).
+ * set (Powertools reads its settings at import; the repository reads its own on first use).
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { createTable, localClient, startDynamoDbLocal, type DynamoDbLocal } from '../../../local/dynamodb-local.ts';
 import type { ApiHandler, Response } from '../../src/lib/http.ts';
+import { contract } from '../../src/contract.ts';
 import { lambdaContext } from './events.ts';
 
-export interface ServiceContract {
-  table: { partitionKey: string; sortKey: string };
-  operations: Array<{ name: string; method: string; path: string; entry: string; scope: string; dynamodbActions: string[] }>;
-}
-
-export const contract: ServiceContract = JSON.parse(
-  readFileSync(path.resolve(import.meta.dirname, '../../service-contract.json'), 'utf8'),
-) as ServiceContract;
+export { contract } from '../../src/contract.ts';
 
 /** The variables the CDK sets on every function, plus the local-only ones. */
 export function setFunctionEnvironment(values: { tableName: string; endpoint: string; metrics?: boolean }): void {

@@ -1,6 +1,6 @@
 /**
  * One POST /users in a process of its own, for tests whose handler needs a different environment
- * at import (its DynamoDB client is created at module scope): the parent passes the whole
+ * from the start (Powertools and the X-Ray setup read theirs at import): the parent passes the whole
  * environment, _X_AMZN_TRACE_ID included. Prints the response status and returns without
  * process.exit(), so a handle left open (an X-Ray socket that is not unref'd) keeps it running.
  *   node lambda/test/support/invoke-once.ts

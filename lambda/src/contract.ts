@@ -1,0 +1,94 @@
+/**
+ * lambda/service-contract.json, loaded and checked once for the TypeScript side: the handlers take
+ * their route keys from it, and the handlers' tests, the local server and the bench their routes,
+ * scopes, key schema and DynamoDB actions. (The CDK app reads the same file in service/contract.py;
+ * tests/test_contract.py proves the two loaders agree.)
+ */
+import document from '../service-contract.json' with { type: 'json' };
+
+export interface Operation {
+  /** e.g. createUser; also the handler's name in logs, metrics and traces. */
+  name: string;
+  /** Upper-case HTTP method. */
+  method: string;
+  /** e.g. /users/{userId} */
+  path: string;
+  /** API Gateway's route key, e.g. "GET /users/{userId}". */
+  routeKey: string;
+  /** The handler module, relative to lambda/. */
+  entry: string;
+  /** The OAuth scope a caller's token must carry. */
+  scope: string;
+  /** Every DynamoDB action the handler calls: its IAM policy. */
+  dynamodbActions: readonly string[];
+}
+
+export interface ServiceContract {
+  table: { partitionKey: string; sortKey: string };
+  scopes: { read: string; write: string };
+  operations: readonly Operation[];
+}
+
+export class ContractError extends Error {
+  constructor(source: string, key: string, message: string) {
+    super(`${source}: ${key} ${message}`);
+    this.name = 'ContractError';
+  }
+}
+
+function text(record: Record<string, unknown>, key: string, where: string, source: string): string {
+  const value = record[key];
+  if (typeof value !== 'string' || value === '') throw new ContractError(source, `${where}.${key}`, 'must be a non-empty string');
+  return value;
+}
+
+function object(value: unknown, where: string, source: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ContractError(source, where, 'must be an object');
+  return value as Record<string, unknown>;
+}
+
+/** Checks a parsed contract document; every error names the key that is wrong. */
+export function parseContract(value: unknown, source = 'lambda/service-contract.json'): ServiceContract {
+  const root = object(value, 'contract', source);
+  const table = object(root.table, 'table', source);
+  const scopes = object(root.scopes, 'scopes', source);
+  if (!Array.isArray(root.operations) || root.operations.length === 0) {
+    throw new ContractError(source, 'operations', 'must list at least one operation');
+  }
+  const operations = root.operations.map((item: unknown, index: number): Operation => {
+    const where = `operations[${index}]`;
+    const record = object(item, where, source);
+    const method = text(record, 'method', where, source).toUpperCase();
+    const path = text(record, 'path', where, source);
+    const actions = record.dynamodbActions;
+    if (!Array.isArray(actions) || !actions.every((action) => typeof action === 'string' && action.startsWith('dynamodb:'))) {
+      throw new ContractError(source, `${where}.dynamodbActions`, 'must be a list of dynamodb:* actions');
+    }
+    return {
+      name: text(record, 'name', where, source),
+      method,
+      path,
+      routeKey: `${method} ${path}`,
+      entry: text(record, 'entry', where, source),
+      scope: text(record, 'scope', where, source),
+      dynamodbActions: actions as string[],
+    };
+  });
+  const names = operations.map((operation) => operation.name);
+  const duplicate = names.find((name, index) => names.indexOf(name) !== index);
+  if (duplicate) throw new ContractError(source, 'operations', `name ${duplicate} more than once`);
+  return {
+    table: { partitionKey: text(table, 'partitionKey', 'table', source), sortKey: text(table, 'sortKey', 'table', source) },
+    scopes: { read: text(scopes, 'read', 'scopes', source), write: text(scopes, 'write', 'scopes', source) },
+    operations,
+  };
+}
+
+export const contract: ServiceContract = parseContract(document);
+
+/** The contract's operation of that name; a name the contract lacks is a programming error. */
+export function operationNamed(name: string): Operation {
+  const operation = contract.operations.find((candidate) => candidate.name === name);
+  if (!operation) throw new ContractError('lambda/service-contract.json', 'operations', `has no operation named ${name}`);
+  return operation;
+}
