@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { createTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.ts';
+import { createTable } from '../../local/dynamodb-local.ts';
 import { StoreUnavailableError } from '../src/lib/domain.ts';
 import { responseForError } from '../src/lib/http.ts';
 import { createdDateFromUserId, decodeCursor, encodeCursor, isUuidV7, keyOf, uuidv7 } from '../src/lib/user-keys.ts';
 import { createUsersRepository, isUnavailable } from '../src/lib/users-repository.ts';
 import { contract } from './support/environment.ts';
+import { testDynamoDb, type TestDynamoDb } from './support/shared-dynamodb.ts';
+import { startTcpProxy } from './support/tcp-proxy.ts';
 
 describe('UUIDv7 user ids', () => {
   it('embeds the creation time and derives createdDate from it', () => {
@@ -33,11 +35,11 @@ describe('UUIDv7 user ids', () => {
 });
 
 describe('createUsersRepository against DynamoDB Local', () => {
-  let db: DynamoDbLocal;
+  let db: TestDynamoDb;
   const tableName = 'users-repository-test';
 
   before(async () => {
-    db = await startDynamoDbLocal();
+    db = await testDynamoDb();
     await createTable(db.endpoint, tableName, contract.table);
   });
   after(async () => {
@@ -59,11 +61,14 @@ describe('createUsersRepository against DynamoDB Local', () => {
   });
 
   it('fails fast with a 503-class error once DynamoDB goes away', async () => {
-    const local = await startDynamoDbLocal();
-    await createTable(local.endpoint, tableName, contract.table);
-    const repository = createUsersRepository({ endpoint: local.endpoint, tableName });
+    // The store disappears under a repository that has been using it: open connections drop and
+    // new ones are refused.
+    const { port } = new URL(db.endpoint);
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(port) });
+    const repository = createUsersRepository({ endpoint: proxy.endpoint, tableName });
     const user = await repository.create({ email: 's@example.com', name: 'S', status: 'active' });
-    await local.stop();
+    assert.ok(proxy.connections() > 0);
+    await proxy.close();
 
     const started = Date.now();
     const error = await repository.get(user.userId).then(

@@ -1,16 +1,17 @@
 /**
- * Per-test-file environment: DynamoDB Local on a free port, a fresh table with the contract's key
- * schema, the environment the functions read, and the handlers imported AFTER that environment is
+ * Per-test-file environment: DynamoDB Local (the run's shared one, shared-dynamodb.ts), a fresh
+ * table of the file's own with the contract's key schema, the environment the functions read, and the handlers imported AFTER that environment is
  * set (Powertools reads its settings at import; the repository reads its own on first use).
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
-import { createTable, localClient, startDynamoDbLocal, type DynamoDbLocal } from '../../../local/dynamodb-local.ts';
+import { createTable, localClient } from '../../../local/dynamodb-local.ts';
 import type { ApiHandler, Response } from '../../src/lib/http.ts';
 import { contract } from '../../src/contract.ts';
 import { lambdaContext } from './events.ts';
+import { testDynamoDb, type TestDynamoDb } from './shared-dynamodb.ts';
 
 export { contract } from '../../src/contract.ts';
 
@@ -50,7 +51,7 @@ export async function importHandlers(): Promise<Handlers> {
 }
 
 export interface TestEnvironment {
-  db: DynamoDbLocal;
+  db: TestDynamoDb;
   tableName: string;
   handlers: Handlers;
   /** Reads the table directly, bypassing the handlers. */
@@ -61,7 +62,7 @@ export interface TestEnvironment {
 }
 
 export async function startTestEnvironment(options: { metrics?: boolean } = {}): Promise<TestEnvironment> {
-  const db = await startDynamoDbLocal();
+  const db = await testDynamoDb();
   const tableName = `users-test-${randomUUID().slice(0, 8)}`;
   await createTable(db.endpoint, tableName, contract.table);
   setFunctionEnvironment({ tableName, endpoint: db.endpoint, ...options });
