@@ -29,6 +29,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as esbuild from 'esbuild';
 import { createTable, startDynamoDbLocal, type DynamoDbLocal } from '../local/dynamodb-local.ts';
+import { assetDirectory, findDevTemplate, findTemplates, FIXTURE_CDK_OUT, functionsByOperation, readTemplate } from '../harness/cdk-out.ts';
+import { devConfiguration, type DeployedConfiguration, type DeployedFunction } from '../harness/deployed.ts';
+import bundlingDocument from '../lambda/bundling.json' with { type: 'json' };
 import { contract } from '../lambda/src/contract.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -57,22 +60,20 @@ const LOAD_MAX_REQUESTS = 4000;
 const LOAD_MAX_MS = 15_000;
 const CHILD_TIMEOUT_MS = 120_000;
 
-// The esbuild options NodejsFunction passes for service/functions.py's BundlingOptions (format ESM,
-// target node24, minify, source map, main fields module,main, the createRequire banner, external
-// @aws-sdk/*), run from the project root as CDK does. The bench checks that this build is byte
-// identical to the synthesized asset, so a drift in functions.py shows up as a warning.
-const ESM_REQUIRE_SHIM =
-  "import { createRequire as __createRequire } from 'node:module';const require = __createRequire(import.meta.url);";
+// lambda/bundling.json, as NodejsFunction passes it to esbuild for service/functions.py, run from
+// the project root as CDK does. The bench checks that this build is byte identical to the
+// synthesized asset.
+const bundling = bundlingDocument as { target: string; format: esbuild.Format; minify: boolean; sourcemap: boolean; external: string[]; mainFields: string[]; banner: string };
 const LAMBDA_BUNDLING = {
   bundle: true,
-  target: 'node24',
   platform: 'node',
-  format: 'esm',
-  minify: true,
-  sourcemap: true,
-  external: ['@aws-sdk/*'],
-  mainFields: ['module', 'main'],
-  banner: { js: ESM_REQUIRE_SHIM },
+  target: bundling.target,
+  format: bundling.format,
+  minify: bundling.minify,
+  sourcemap: bundling.sourcemap,
+  external: bundling.external,
+  mainFields: bundling.mainFields,
+  banner: { js: bundling.banner },
   absWorkingDir: ROOT,
   logLevel: 'warning',
 } satisfies esbuild.BuildOptions;
@@ -249,38 +250,25 @@ interface Bundle {
   topInputs: Array<{ package: string; bytes: number }>;
 }
 
-function findTemplates(dir: string): string[] {
-  const found: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) found.push(...findTemplates(full));
-    else if (entry.name.endsWith('.template.json')) found.push(full);
-  }
-  return found;
-}
-
-/** Each operation's asset folder, from the functions' aws:asset:path and aws:cdk:path metadata. */
+/** Each operation's asset folder (the same in every stage), and the dev template, from the assembly. */
 function assetsByOperation(outdir: string): { assets: Map<string, string>; devTemplate: string | undefined } {
   const assets = new Map<string, string>();
-  let devTemplate: string | undefined;
+  const names = OPERATIONS.map((operation) => operation.name);
   for (const templatePath of findTemplates(outdir)) {
-    const template = JSON.parse(readFileSync(templatePath, 'utf8')) as {
-      Resources?: Record<string, { Type?: string; Metadata?: Record<string, string>; Properties?: { Tags?: Array<{ Key: string; Value: string }> } }>;
-    };
-    for (const resource of Object.values(template.Resources ?? {})) {
-      if (resource.Type === 'AWS::DynamoDB::Table' && resource.Properties?.Tags?.some((t) => t.Key === 'Environment' && /^dev/i.test(t.Value))) {
-        devTemplate = templatePath;
-      }
-      if (resource.Type !== 'AWS::Lambda::Function') continue;
-      const assetPath = resource.Metadata?.['aws:asset:path'];
-      const cdkPath = resource.Metadata?.['aws:cdk:path'] ?? '';
-      const operation = OPERATIONS.find((op) => cdkPath.includes(`/${op.name[0]?.toUpperCase()}${op.name.slice(1)}/Function/`));
-      if (!assetPath || !operation) continue;
-      const dir = path.resolve(path.dirname(templatePath), assetPath);
-      const known = assets.get(operation.name);
-      if (known && known !== dir) throw new Error(`${operation.name} has different assets in different stages: ${known} and ${dir}`);
-      assets.set(operation.name, dir);
+    const template = readTemplate(templatePath);
+    for (const [name, resource] of functionsByOperation(template, names)) {
+      const dir = assetDirectory(template, resource);
+      if (!dir) continue;
+      const known = assets.get(name);
+      if (known && known !== dir) throw new Error(`${name} has different assets in different stages: ${known} and ${dir}`);
+      assets.set(name, dir);
     }
+  }
+  let devTemplate: string | undefined;
+  try {
+    devTemplate = findDevTemplate(outdir);
+  } catch {
+    devTemplate = undefined;
   }
   return { assets, devTemplate };
 }
@@ -330,16 +318,23 @@ async function bundles(outdir: string | undefined): Promise<{ bundles: Bundle[];
  * runtime's reserved variables with active tracing), pointed at DynamoDB Local; X-Ray segments go
  * to a UDP sink on 127.0.0.1 that counts them.
  */
+let deployed: DeployedConfiguration | undefined;
+
+/** What the dev template configures the operation's function with (read once the template is known). */
+function deployedFunction(operation: string): DeployedFunction {
+  const found = deployed?.functions.get(operation);
+  if (!found) throw new Error(`no deployed settings for ${operation}: the dev template has not been read`);
+  return found;
+}
+
 function lambdaEnvironment(operation: string, taskRoot: string, endpoint: string, tableName: string, xrayPort: number): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     LANG: 'C.UTF-8',
     TZ: 'UTC',
-    POWERTOOLS_SERVICE_NAME: 'users-service',
-    POWERTOOLS_METRICS_NAMESPACE: 'UsersService',
-    POWERTOOLS_LOG_LEVEL: 'INFO',
-    STAGE: 'bench',
+    // The function's own variables as the dev template sets them, the table name resolved locally.
+    ...deployedFunction(operation).environment,
     TABLE_NAME: tableName,
     DYNAMODB_ENDPOINT: endpoint,
     AWS_REGION: 'eu-west-1',
@@ -348,7 +343,7 @@ function lambdaEnvironment(operation: string, taskRoot: string, endpoint: string
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_SESSION_TOKEN: 'local',
     AWS_LAMBDA_FUNCTION_NAME: `users-service-bench-${operation}`,
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(deployedFunction(operation).memoryMb),
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     AWS_LAMBDA_LOG_FORMAT: 'JSON',
@@ -710,10 +705,9 @@ async function main(): Promise<number> {
   const pytestResult = process.env.BENCH_SKIP_SYNTH === '1' ? { skipped: true } : await pytest();
   results.pytest = pytestResult;
   // Without a synth of our own, the local server finds cdk.out's dev template, or uses the fixture.
-  const fixture = path.join(ROOT, 'local', 'test', 'fixtures', 'synth');
   const devTemplate =
-    synthesizedDevTemplate ??
-    (existsSync(path.join(ROOT, 'cdk.out')) || !existsSync(fixture) ? undefined : assetsByOperation(fixture).devTemplate);
+    synthesizedDevTemplate ?? (existsSync(path.join(ROOT, 'cdk.out')) ? undefined : findDevTemplate(FIXTURE_CDK_OUT));
+  deployed = devConfiguration({ ...(devTemplate ? { USERS_TABLE_TEMPLATE: devTemplate } : {}) });
   results.bundles = bundleList;
 
   // DynamoDB Local of our own for the cold starts and in-process calls, and a UDP sink standing in
@@ -824,7 +818,7 @@ async function main(): Promise<number> {
   out.push(`warm: ${WARM_CALLS} calls each after ${WARM_WARMUP} warm-up; in process = bundled handler; http = local server, HTTP + JWT, tracing off`);
   out.push(`tracing: cold and in-process runs traced as deployed, X-Ray datagrams received ${traced.received} of ${traced.expected} expected (2 per invocation)`);
   out.push(`throughput: ${load.requestsPerSecond} req/s, ${load.requests} requests in ${load.seconds} s, concurrency ${load.concurrency}, errors ${load.errors}`);
-  out.push(`bundles identical to a local esbuild build with functions.py's options: ${bundleList.every((b) => b.identicalToLocalBuild === null) ? 'n/a (no synth)' : bundleList.every((b) => b.identicalToLocalBuild) ? 'yes' : 'NO (options drifted?)'}`);
+  out.push(`bundles identical to a local esbuild build with lambda/bundling.json: ${bundleList.every((b) => b.identicalToLocalBuild === null) ? 'n/a (no synth)' : bundleList.every((b) => b.identicalToLocalBuild) ? 'yes' : 'NO (options drifted?)'}`);
   out.push(`largest inputs (${bundleList[0]?.operation}): ${(bundleList[0]?.topInputs ?? []).map((t) => `${t.package} ${kb(t.bytes)}`).join(', ')}`);
   out.push('');
   out.push(`budgets: bundle <= ${kb(BUDGETS.bundleBytes)} KiB; cold overhead <= ${BUDGETS.coldOverheadMs} ms; create load+init < ${BUDGETS.createColdTotalMs} ms; warm overhead p50 <= ${BUDGETS.warmOverheadP50Ms} ms; synth <= ${BUDGETS.synthRatio} x the minimal app`);

@@ -17,12 +17,12 @@ import { pathToFileURL } from 'node:url';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { loadRoutes, matchRoute } from './contract.ts';
 import type { Route } from './contract.ts';
-import { corsConfig, devAllowedOrigins, preflightHeaders, responseCorsHeaders } from './cors.ts';
+import { devConfiguration, sharedFunctionEnvironment, type DeployedConfiguration } from '../harness/deployed.ts';
+import { preflightHeaders, responseCorsHeaders } from './cors.ts';
 import * as dynamoDbLocal from './dynamodb-local.ts';
 import { buildContext, buildEvent, jsonResponse, responseFromResult } from './events.ts';
 import type { HttpResponse } from './events.ts';
 import { bearerToken, claimsForEvent, generateSigningKey, verifyJwt } from './jwt.ts';
-import { devTableTemplate } from './table-template.ts';
 import { LOCAL_CLIENT_ID, LOCAL_ISSUER, REPO_ROOT, signingFilePath, writeSigningFile } from './token-signing.ts';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
@@ -108,16 +108,18 @@ async function main(): Promise<void> {
   const persist = process.env.PERSIST === '1' || process.env.PERSIST === 'true';
 
   let routes: Route[];
-  let table: ReturnType<typeof devTableTemplate>;
+  let deployed: DeployedConfiguration;
   try {
     routes = loadRoutes();
-    table = devTableTemplate();
+    deployed = devConfiguration();
   } catch (error) {
     fail((error as Error).message);
   }
-  const cors = corsConfig(devAllowedOrigins());
+  const { table, cors } = deployed;
   const tableName = process.env.TABLE_NAME || 'users-service-local';
-  const functionTimeoutMs = Number(process.env.LAMBDA_TIMEOUT_SECONDS ?? 10) * 1000;
+  const timeoutOverrideSeconds = process.env.LAMBDA_TIMEOUT_SECONDS;
+  const functionTimeoutMs = (operation: string): number =>
+    Number(timeoutOverrideSeconds ?? deployed.functions.get(operation)?.timeoutSeconds) * 1000;
   const region = process.env.AWS_REGION || 'us-east-1';
 
   const signingKey = generateSigningKey();
@@ -204,15 +206,16 @@ async function main(): Promise<void> {
       requestId: id,
     });
     const handler = handlers.get(matched.name) as Handler;
-    const context = buildContext(`users-service-local-${matched.name}`, functionTimeoutMs, region);
+    const timeoutMs = functionTimeoutMs(matched.name);
+    const context = buildContext(`users-service-local-${matched.name}`, timeoutMs, region);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolveTimeout) => {
-      timer = setTimeout(() => resolveTimeout('timeout'), functionTimeoutMs);
+      timer = setTimeout(() => resolveTimeout('timeout'), timeoutMs);
     });
     try {
       const result = await Promise.race([handler(event, context), timeout]);
       if (result === 'timeout') {
-        log('ERROR', 'function timed out', { requestId: id, routeKey: matched.routeKey, timeoutMs: functionTimeoutMs });
+        log('ERROR', 'function timed out', { requestId: id, routeKey: matched.routeKey, timeoutMs });
         return { response: jsonResponse(500, { message: 'Internal Server Error' }), routeKey: matched.routeKey };
       }
       return { response: responseFromResult(result), routeKey: matched.routeKey };
@@ -308,16 +311,15 @@ async function main(): Promise<void> {
     const endpoint = dynamo.endpoint;
     const state = await ensureTable(endpoint, tableName, table.properties);
 
-    // 4. The handlers, with the environment their functions have (less tracing), then imported.
-    Object.assign(process.env, {
+    // 4. The handlers, with the environment their functions have in the dev template (the table
+    // name, which CloudFormation resolves there, becomes the local table; tracing off), then imported.
+    Object.assign(process.env, sharedFunctionEnvironment(deployed), {
       TABLE_NAME: tableName,
       DYNAMODB_ENDPOINT: endpoint,
       AWS_REGION: region,
       AWS_DEFAULT_REGION: region,
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
-      POWERTOOLS_SERVICE_NAME: 'users-service',
-      POWERTOOLS_METRICS_NAMESPACE: 'UsersService',
       POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
       AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
@@ -344,7 +346,7 @@ async function main(): Promise<void> {
       dynamodbEndpoint: endpoint,
       table: tableName,
       tableState: state,
-      template: table.templatePath,
+      template: deployed.templatePath,
       persist,
       routes: routes.map((r) => `${r.routeKey} (${r.scope})`),
       corsAllowedOrigins: cors.allowOrigins,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +25,37 @@ TIMEOUT = Duration.seconds(30)
 MEMORY_MB = 512
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-# Lambda loads the bundle as an ES module; libraries that still call require() need a shim.
-ESM_REQUIRE_SHIM = (
-    "import { createRequire as __createRequire } from 'node:module';const require = __createRequire(import.meta.url);"
-)
+BUNDLING_FILE = PROJECT_ROOT / "lambda" / "bundling.json"
+OUTPUT_FORMATS = {"esm": nodejs.OutputFormat.ESM, "cjs": nodejs.OutputFormat.CJS}
+BUNDLING_KEYS = frozenset({"target", "format", "minify", "sourcemap", "mainFields", "external", "banner"})
+
+
+def bundling_options(path: Path = BUNDLING_FILE) -> nodejs.BundlingOptions:
+    """lambda/bundling.json as NodejsFunction's options; the bench builds with the same file.
+
+    Lambda loads the bundle as an ES module (its banner is the require() shim that libraries still
+    calling require() need), and the runtime ships SDK v3, so bundling it would only add size and
+    cold-start time.
+    """
+    options = json.loads(path.read_text(encoding="utf-8"))
+    unknown = sorted(set(options) - BUNDLING_KEYS - {"$comment"})
+    if unknown:
+        # A key this function does not pass on would bundle differently in the bench than in CDK.
+        known = ", ".join(sorted(BUNDLING_KEYS))
+        raise ValueError(f"{path.name}: {', '.join(unknown)} not understood (known: {known})")
+    if options.get("format") not in OUTPUT_FORMATS:
+        formats = ", ".join(OUTPUT_FORMATS)
+        raise ValueError(f"{path.name}: format must be one of {formats}, not {options.get('format')!r}")
+    return nodejs.BundlingOptions(
+        format=OUTPUT_FORMATS[options["format"]],
+        target=options["target"],
+        minify=options["minify"],
+        source_map=options["sourcemap"],
+        main_fields=options["mainFields"],
+        banner=options["banner"],
+        external_modules=options["external"],
+        force_docker_bundling=False,
+    )
 
 
 @dataclass(frozen=True)
@@ -107,17 +135,7 @@ class UserFunction(Construct):
             environment={**settings.environment, "TABLE_NAME": settings.table.table_name},
             deps_lock_file_path=str(PROJECT_ROOT / "package-lock.json"),
             project_root=str(PROJECT_ROOT),
-            bundling=nodejs.BundlingOptions(
-                format=nodejs.OutputFormat.ESM,
-                target="node24",
-                minify=True,
-                source_map=True,
-                main_fields=["module", "main"],
-                banner=ESM_REQUIRE_SHIM,
-                # The runtime ships SDK v3; bundling it would only add size and cold-start time.
-                external_modules=["@aws-sdk/*"],
-                force_docker_bundling=False,
-            ),
+            bundling=bundling_options(),
         )
         acknowledge(
             self.role.node.find_child("DefaultPolicy"),

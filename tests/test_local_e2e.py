@@ -1,8 +1,9 @@
 """`make local` end to end: the local stack (node local/server.ts + DynamoDB Local) on free ports,
 the smoke suite against it, its cleanup on failure, and that stopping it leaves no process behind.
 
-The table comes from the fixture template under local/test/fixtures/ (USERS_TABLE_TEMPLATE), so
-these tests need no synth; Java and DynamoDB Local are installed by `make setup`.
+The table, the CORS configuration and the functions' settings come from the fixture template under
+local/test/fixtures/ (USERS_TABLE_TEMPLATE; tests/local_fixture.py keeps it current), so these tests
+need no synth; Java and DynamoDB Local are installed by `make setup`.
 """
 
 from __future__ import annotations
@@ -25,14 +26,10 @@ from typing import Any
 
 import pytest
 
+from tests.local_fixture import FIXTURE_TEMPLATE
 from tests.smoke.settings import dev_allowed_origins
 
 REPO = Path(__file__).resolve().parents[1]
-FIXTURE_TEMPLATE = (
-    REPO
-    / "local/test/fixtures/synth/assembly-UsersServicePipeline/assembly-UsersServicePipeline-Dev"
-    / "UsersServicePipelineDevUsersServiceA1B2C3D4.template.json"
-)
 NODE = str(REPO / "node_modules/.bin/node") if (REPO / "node_modules/.bin/node").exists() else "node"
 READY_LINE = "users-service local API listening on http://127.0.0.1:"
 START_TIMEOUT_S = 60

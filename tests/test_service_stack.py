@@ -12,7 +12,7 @@ from config import ConfigError, StageName
 from service.contract import load_contract
 from service.functions import RUNTIME
 from tests.assembly import SynthesizedStack
-from tests.conftest import PROJECT_ROOT, config_from, shipped_context
+from tests.conftest import config_from, shipped_context
 from tests.stage_support import build_stage, template_of
 
 CONTRACT = load_contract()
@@ -628,24 +628,3 @@ def test_stage_exposes_api_and_cloudfront_urls(dev: Template) -> None:
     outputs = dev.find_outputs("*")
     assert {"ApiUrl", "CloudFrontUrl"} <= set(outputs)
     assert "Fn::Join" in outputs["CloudFrontUrl"]["Value"]
-
-
-def test_the_local_runs_fixture_table_matches_the_dev_stage(dev: Template) -> None:
-    """The local end-to-end test creates its table from a checked-in template so it needs no synth;
-    `make local` itself uses the synthesized one. This keeps the two from drifting."""
-    fixture_dir = PROJECT_ROOT / "local/test/fixtures/synth"
-    fixtures = [
-        path
-        for path in fixture_dir.rglob("*.template.json")
-        if "-Dev" in path.parent.name or path.parent.name == "assembly-Dev"
-    ]
-    assert len(fixtures) == 1, fixtures
-    fixture_tables = [
-        resource["Properties"]
-        for resource in json.loads(fixtures[0].read_text())["Resources"].values()
-        if resource["Type"] == "AWS::DynamoDB::Table"
-    ]
-    real = next(iter(resources(dev, "AWS::DynamoDB::Table").values()))["Properties"]
-    assert len(fixture_tables) == 1
-    for key in ("KeySchema", "AttributeDefinitions", "BillingMode"):
-        assert fixture_tables[0][key] == real[key], key

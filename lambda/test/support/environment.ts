@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
+import { findDevTemplate, FIXTURE_CDK_OUT } from '../../../harness/cdk-out.ts';
+import { readDeployedConfiguration, sharedFunctionEnvironment } from '../../../harness/deployed.ts';
 import { createTable, localClient } from '../../../local/dynamodb-local.ts';
 import type { ApiHandler, Response } from '../../src/lib/http.ts';
 import { contract } from '../../src/contract.ts';
@@ -15,16 +17,19 @@ import { testDynamoDb, type TestDynamoDb } from './shared-dynamodb.ts';
 
 export { contract } from '../../src/contract.ts';
 
-/** The variables the CDK sets on every function, plus the local-only ones. */
+/**
+ * The variables the CDK sets on every function, from the dev template as checked in under
+ * local/test/fixtures (kept equal to the synthesized one by tests/test_local_fixture.py), plus the
+ * local-only ones.
+ */
 export function setFunctionEnvironment(values: { tableName: string; endpoint: string; metrics?: boolean }): void {
-  Object.assign(process.env, {
+  const deployed = readDeployedConfiguration(findDevTemplate(FIXTURE_CDK_OUT));
+  Object.assign(process.env, sharedFunctionEnvironment(deployed), {
     TABLE_NAME: values.tableName,
     DYNAMODB_ENDPOINT: values.endpoint,
     AWS_REGION: 'eu-west-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
-    POWERTOOLS_SERVICE_NAME: 'users-service',
-    POWERTOOLS_METRICS_NAMESPACE: 'UsersService',
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_METRICS_DISABLED: values.metrics ? 'false' : 'true',
     // Quiet by default; TEST_LOG_LEVEL=INFO shows the functions' logs when debugging a test.
