@@ -51,8 +51,8 @@ test-python: setup ## pytest: CDK assertions, config, the nag gate
 	pytest -n 2 --dist loadfile
 
 # One DynamoDB Local for the whole run (the global setup), instead of a JVM per test file.
-test-lambda: setup ## node --test: the handlers against DynamoDB Local
-	node --test --test-concurrency=2 --test-global-setup=lambda/test/support/global-setup.ts 'lambda/test/**/*.test.ts'
+test-lambda: setup ## node --test: the handlers against DynamoDB Local, the local gateway, the event builder
+	node --test --test-concurrency=2 --test-global-setup=lambda/test/support/global-setup.ts 'lambda/test/**/*.test.ts' 'local/test/**/*.test.ts'
 
 cfn-lint: synth ## cfn-lint over every synthesized template
 	find cdk.out -name '*.template.json' -print0 | xargs -0 -n 2 -P 2 cfn-lint --non-zero-exit-code warning --

@@ -1,14 +1,11 @@
-// Payload-format-2.0 events for the five routes, as API Gateway's HTTP API with a JWT authorizer
-// delivers them, and a Lambda context: what bench/cold-child.mjs and bench/warm-child.mjs hand to
-// the bundled handlers. Plain JavaScript so that a fresh process pays no TypeScript stripping.
-import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+// The requests bench/cold-child.mjs and bench/warm-child.mjs hand to the bundled handlers, as
+// payload 2.0 events from harness/api-event.mjs. Plain JavaScript so that a fresh process pays no
+// TypeScript stripping.
+import { randomBytes } from 'node:crypto';
+import { lambdaContext as harnessContext, routeEvent } from '../harness/api-event.mjs';
 
-// The routes and scopes as lambda/service-contract.json declares them, keyed by operation.
-const contract = JSON.parse(readFileSync(new URL('../lambda/service-contract.json', import.meta.url), 'utf8'));
-export const ROUTES = Object.fromEntries(
-  contract.operations.map(({ name, method, path, scope }) => [name, { method, path, scope }]),
-);
+// The routes and scopes by operation, from the contract as bench/run.ts loaded it (BENCH_ROUTES).
+const ROUTES = JSON.parse(process.env.BENCH_ROUTES ?? '{}');
 
 let sequence = 0;
 
@@ -35,62 +32,30 @@ export function requestFor(operation, userId) {
 
 export function apiEvent(operation, request) {
   const route = ROUTES[operation];
-  const routeKey = `${route.method} ${route.path}`;
-  const rawPath = route.path.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(request.pathParameters?.[name] ?? ''));
-  const rawQueryString = new URLSearchParams(request.query ?? {}).toString();
-  const body = request.body === undefined ? undefined : JSON.stringify(request.body);
-  const now = new Date();
-  const requestId = randomBytes(10).toString('base64').slice(0, 13) + '=';
-  return {
-    version: '2.0',
-    routeKey,
-    rawPath,
-    rawQueryString,
-    headers: {
+  if (!route) throw new Error(`no route for ${operation} in BENCH_ROUTES`);
+  return routeEvent({
+    method: route.method,
+    path: route.path,
+    ...(request.pathParameters ? { pathParameters: request.pathParameters } : {}),
+    ...(request.query ? { query: request.query } : {}),
+    ...(request.body === undefined ? {} : { body: request.body }),
+    scopes: [route.scope],
+    claims: { sub: 'bench-client', scope: route.scope },
+    sourceIp: '127.0.0.1',
+    gateway: { accountId: '123456789012', apiId: 'bench', domainName: 'bench.execute-api.eu-west-1.amazonaws.com' },
+    defaultHeaders: {
       accept: 'application/json',
       authorization: 'Bearer eyJraWQiOiJiZW5jaCJ9.eyJzdWIiOiJiZW5jaCJ9.c2ln',
       host: 'bench.execute-api.eu-west-1.amazonaws.com',
       'user-agent': 'users-service-bench/1.0',
       'x-forwarded-for': '127.0.0.1',
       'x-forwarded-proto': 'https',
-      ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }),
     },
-    ...(request.query ? { queryStringParameters: { ...request.query } } : {}),
-    ...(request.pathParameters ? { pathParameters: { ...request.pathParameters } } : {}),
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'bench',
-      authorizer: { jwt: { claims: { sub: 'bench-client', scope: route.scope }, scopes: [route.scope] } },
-      domainName: 'bench.execute-api.eu-west-1.amazonaws.com',
-      domainPrefix: 'bench',
-      http: { method: route.method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'users-service-bench/1.0' },
-      requestId,
-      routeKey,
-      stage: '$default',
-      time: now.toISOString(),
-      timeEpoch: now.getTime(),
-    },
-    ...(body === undefined ? {} : { body }),
-    isBase64Encoded: false,
-  };
+  });
 }
 
 export function lambdaContext(functionName) {
-  const deadline = Date.now() + 30_000;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:eu-west-1:123456789012:function:${functionName}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'bench',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done() {},
-    fail() {},
-    succeed() {},
-  };
+  return harnessContext({ functionName, memoryMb: Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? 512) });
 }
 
 /**

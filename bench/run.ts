@@ -344,6 +344,8 @@ function lambdaEnvironment(operation: string, taskRoot: string, endpoint: string
     AWS_SESSION_TOKEN: 'local',
     AWS_LAMBDA_FUNCTION_NAME: `users-service-bench-${operation}`,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(deployedFunction(operation).memoryMb),
+    // The routes bench/events.mjs builds requests for, from the one contract loader.
+    BENCH_ROUTES: JSON.stringify(Object.fromEntries(OPERATIONS.map(({ name, method, path, scope }) => [name, { method, path, scope }]))),
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     AWS_LAMBDA_LOG_FORMAT: 'JSON',

@@ -1,7 +1,8 @@
-// API Gateway HTTP API payload format 2.0: the event a route's Lambda integration receives, the
-// Lambda context, and how API Gateway turns the function's result into an HTTP response.
-import { randomUUID } from 'node:crypto';
+// The local gateway's side of payload format 2.0: a Node request's headers and cookies as API
+// Gateway passes them (the event itself is harness/api-event.mjs), and how API Gateway turns the
+// function's result into an HTTP response.
 import type { IncomingHttpHeaders } from 'node:http';
+import { apiGatewayEvent, lambdaContext } from '../harness/api-event.mjs';
 
 export interface RequestInput {
   method: string;
@@ -25,14 +26,6 @@ export interface HttpResponse {
   body: Buffer;
 }
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** requestContext.time's format: "12/Mar/2020:19:03:58 +0000". */
-export function requestTime(now: Date): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${pad(now.getUTCDate())}/${MONTHS[now.getUTCMonth()]}/${now.getUTCFullYear()}:${pad(now.getUTCHours())}:${pad(now.getUTCMinutes())}:${pad(now.getUTCSeconds())} +0000`;
-}
-
 /** Header names lower-cased; repeated headers joined with commas, as API Gateway does. */
 export function eventHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
@@ -43,78 +36,35 @@ export function eventHeaders(headers: IncomingHttpHeaders): Record<string, strin
   return out;
 }
 
-/** Repeated query parameters joined with commas, as in payload 2.0; undefined when there are none. */
-export function queryStringParameters(rawQueryString: string): Record<string, string> | undefined {
-  if (rawQueryString === '') return undefined;
-  const out: Record<string, string> = {};
-  for (const [name, value] of new URLSearchParams(rawQueryString)) {
-    out[name] = name in out ? `${out[name]},${value}` : value;
-  }
-  return Object.keys(out).length === 0 ? undefined : out;
-}
-
+/** The payload 2.0 event for a request the local gateway has matched and authorised. */
 export function buildEvent(input: RequestInput) {
-  const now = input.now ?? new Date();
   const headers = eventHeaders(input.headers);
-  const cookieHeader = input.headers.cookie;
-  const cookies = cookieHeader
-    ? cookieHeader
-        .split(';')
-        .map((cookie) => cookie.trim())
-        .filter((cookie) => cookie !== '')
-    : undefined;
+  const cookies = input.headers.cookie
+    ?.split(';')
+    .map((cookie) => cookie.trim())
+    .filter((cookie) => cookie !== '');
   const host = headers.host ?? '127.0.0.1';
-  return {
-    version: '2.0',
+  return apiGatewayEvent({
+    method: input.method,
     routeKey: input.routeKey,
     rawPath: input.rawPath,
     rawQueryString: input.rawQueryString,
-    ...(cookies ? { cookies } : {}),
     headers,
-    queryStringParameters: queryStringParameters(input.rawQueryString),
-    pathParameters: Object.keys(input.pathParameters).length === 0 ? undefined : input.pathParameters,
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
-      authorizer: { jwt: { claims: input.claims, scopes: input.scopes } },
-      domainName: host,
-      domainPrefix: host.split('.')[0],
-      http: {
-        method: input.method,
-        path: input.rawPath,
-        protocol: 'HTTP/1.1',
-        sourceIp: input.sourceIp,
-        userAgent: headers['user-agent'] ?? '',
-      },
-      requestId: input.requestId,
-      routeKey: input.routeKey,
-      stage: '$default',
-      time: requestTime(now),
-      timeEpoch: now.getTime(),
-    },
-    body: input.body === '' ? undefined : input.body,
+    ...(cookies ? { cookies } : {}),
+    pathParameters: input.pathParameters,
+    body: input.body,
     isBase64Encoded: false,
-    stageVariables: undefined,
-  };
+    claims: input.claims,
+    scopes: input.scopes,
+    sourceIp: input.sourceIp,
+    requestId: input.requestId,
+    ...(input.now ? { now: input.now } : {}),
+    gateway: { accountId: '000000000000', apiId: 'local', domainName: host },
+  });
 }
 
 export function buildContext(functionName: string, timeoutMs: number, region: string) {
-  const deadline = Date.now() + timeoutMs;
-  const awsRequestId = randomUUID();
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${region}:000000000000:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `local/[$LATEST]${awsRequestId.replaceAll('-', '')}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return lambdaContext({ functionName, timeoutMs, region, accountId: '000000000000' });
 }
 
 export function jsonResponse(statusCode: number, payload: unknown, headers: Record<string, string> = {}): HttpResponse {

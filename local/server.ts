@@ -15,17 +15,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { loadRoutes, matchRoute } from './contract.ts';
+import { loadRoutes } from './contract.ts';
 import type { Route } from './contract.ts';
 import { devConfiguration, sharedFunctionEnvironment, type DeployedConfiguration } from '../harness/deployed.ts';
-import { preflightHeaders, responseCorsHeaders } from './cors.ts';
 import * as dynamoDbLocal from './dynamodb-local.ts';
-import { buildContext, buildEvent, jsonResponse, responseFromResult } from './events.ts';
-import type { HttpResponse } from './events.ts';
-import { bearerToken, claimsForEvent, generateSigningKey, verifyJwt } from './jwt.ts';
+import { jsonResponse } from './events.ts';
+import { createGateway, type GatewayAnswer, type Handler } from './gateway.ts';
+import { generateSigningKey, verifyJwt } from './jwt.ts';
 import { LOCAL_CLIENT_ID, LOCAL_ISSUER, REPO_ROOT, signingFilePath, writeSigningFile } from './token-signing.ts';
-
-type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
 const HOST = '127.0.0.1';
 const MAX_BODY_BYTES = 10 * 1024 * 1024; // API Gateway's payload limit
@@ -128,6 +125,16 @@ async function main(): Promise<void> {
   let ready = false;
   let stopping = false;
 
+  const gateway = createGateway({
+    routes,
+    cors,
+    handlers,
+    ready: () => ready,
+    verify: (token) => verifyJwt(token, publicKey, { issuer: LOCAL_ISSUER, audiences: [LOCAL_CLIENT_ID], kid: signingKey.kid }),
+    timeoutMs: functionTimeoutMs,
+    region,
+    log,
+  });
   const server = createServer((request, response) => {
     void serve(request, response);
   });
@@ -136,21 +143,22 @@ async function main(): Promise<void> {
     const started = performance.now();
     const id = requestId();
     const method = (request.method ?? 'GET').toUpperCase();
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    const origin = request.headers.origin;
-    let routeKey = '-';
-    let result: HttpResponse;
+    let answer: GatewayAnswer;
     try {
-      const outcome = await route(request, method, url, id, origin);
-      result = outcome.response;
-      routeKey = outcome.routeKey;
+      const body = method === 'OPTIONS' ? Buffer.alloc(0) : await readBody(request);
+      answer = await gateway({
+        method,
+        url: request.url ?? '/',
+        headers: request.headers,
+        body,
+        sourceIp: (request.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
+        requestId: id,
+      });
     } catch (error) {
       log('ERROR', 'local API failure', { requestId: id, error: String((error as Error).stack ?? error) });
-      result = jsonResponse(500, { message: 'Internal Server Error' });
+      answer = { response: jsonResponse(500, { message: 'Internal Server Error' }), routeKey: '-' };
     }
-    if (method !== 'OPTIONS') Object.assign(result.headers, responseCorsHeaders(cors, origin));
-    result.headers['apigw-requestid'] = id;
-    result.headers['content-length'] = String(result.body.length);
+    const { response: result, routeKey } = answer;
     response.writeHead(result.statusCode, {
       ...result.headers,
       ...(result.cookies.length > 0 ? { 'set-cookie': result.cookies } : {}),
@@ -159,73 +167,11 @@ async function main(): Promise<void> {
     log('INFO', 'request', {
       requestId: id,
       method,
-      path: url.pathname,
+      path: new URL(request.url ?? '/', 'http://localhost').pathname,
       routeKey,
       status: result.statusCode,
       latencyMs: Math.round((performance.now() - started) * 10) / 10,
     });
-  }
-
-  async function route(request: IncomingMessage, method: string, url: URL, id: string, origin: string | undefined): Promise<{ response: HttpResponse; routeKey: string }> {
-    if (!ready) return { response: jsonResponse(503, { message: 'Service Unavailable' }), routeKey: '-' };
-    if (method === 'OPTIONS') {
-      // API Gateway answers preflights itself, for any path, before routing.
-      return { response: { statusCode: 204, headers: preflightHeaders(cors, origin), cookies: [], body: Buffer.alloc(0) }, routeKey: 'OPTIONS (CORS)' };
-    }
-    const rawPath = url.pathname;
-    const match = matchRoute(routes, method, rawPath);
-    if (!match) return { response: jsonResponse(404, { message: 'Not Found' }), routeKey: '-' };
-    const { route: matched, pathParameters } = match;
-
-    const token = bearerToken(request.headers.authorization);
-    const verified = token ? verifyJwt(token, publicKey, { issuer: LOCAL_ISSUER, audiences: [LOCAL_CLIENT_ID], kid: signingKey.kid }) : undefined;
-    if (!verified?.ok) {
-      return { response: jsonResponse(401, { message: 'Unauthorized' }, { 'www-authenticate': 'Bearer' }), routeKey: matched.routeKey };
-    }
-    if (!verified.scopes.includes(matched.scope)) {
-      return {
-        response: jsonResponse(403, { message: 'Forbidden' }, { 'www-authenticate': `Bearer scope="${matched.scope}" error="insufficient_scope"` }),
-        routeKey: matched.routeKey,
-      };
-    }
-
-    const body = await readBody(request);
-    if (body === undefined) return { response: jsonResponse(413, { message: 'Request Entity Too Large' }), routeKey: matched.routeKey };
-    const rawQueryString = (request.url ?? '').includes('?') ? (request.url ?? '').slice((request.url ?? '').indexOf('?') + 1) : '';
-    const event = buildEvent({
-      method,
-      rawPath,
-      rawQueryString,
-      headers: request.headers,
-      body: body.toString('utf8'),
-      sourceIp: (request.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
-      routeKey: matched.routeKey,
-      pathParameters,
-      claims: claimsForEvent(verified.claims),
-      scopes: verified.scopes,
-      requestId: id,
-    });
-    const handler = handlers.get(matched.name) as Handler;
-    const timeoutMs = functionTimeoutMs(matched.name);
-    const context = buildContext(`users-service-local-${matched.name}`, timeoutMs, region);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolveTimeout) => {
-      timer = setTimeout(() => resolveTimeout('timeout'), timeoutMs);
-    });
-    try {
-      const result = await Promise.race([handler(event, context), timeout]);
-      if (result === 'timeout') {
-        log('ERROR', 'function timed out', { requestId: id, routeKey: matched.routeKey, timeoutMs });
-        return { response: jsonResponse(500, { message: 'Internal Server Error' }), routeKey: matched.routeKey };
-      }
-      return { response: responseFromResult(result), routeKey: matched.routeKey };
-    } catch (error) {
-      // An unhandled error in the function: API Gateway answers 500 with its own body.
-      log('ERROR', 'function error', { requestId: id, routeKey: matched.routeKey, error: String((error as Error).stack ?? error) });
-      return { response: jsonResponse(500, { message: 'Internal Server Error' }), routeKey: matched.routeKey };
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   // 1. Own the port before anything else, so a second `make local` fails fast and starts nothing.
