@@ -44,7 +44,7 @@ lint: setup ## ruff, mypy and the TypeScript compiler in strict mode
 	ruff check .
 	ruff format --check .
 	mypy
-	tsc -p lambda/tsconfig.json --noEmit
+	tsc -p tsconfig.json --noEmit
 
 # Two workers, one test file each at a time (module fixtures such as the local stack stay shared).
 test-python: setup ## pytest: CDK assertions, config, the nag gate

@@ -9,8 +9,8 @@ from typing import Any, NoReturn
 from aws_cdk import App
 
 from compliance import enforce_nag_rules
-from config import AppConfig, ConfigError, DeploymentEnvironment, StageName, load_config
-from config.loader import CLOUDFRONT_WEB_ACL_REGION
+from config import AppConfig, DeploymentEnvironment, StageName, load_config
+from config.loader import require_stage_region
 from pipeline.pipeline_stack import PIPELINE_STACK_ID, PipelineStack
 from stages.service_stage import ServiceStage
 
@@ -48,13 +48,7 @@ def build_sandbox(app: App, config: AppConfig) -> ServiceStage:
         account=os.environ.get("CDK_DEFAULT_ACCOUNT") or dev.environment.account,
         region=os.environ.get("CDK_DEFAULT_REGION") or dev.environment.region,
     )
-    if environment.region != CLOUDFRONT_WEB_ACL_REGION:
-        raise ConfigError(
-            "sandbox region (CDK_DEFAULT_REGION)",
-            environment.region,
-            f"the stage's WAF web ACL must be created in {CLOUDFRONT_WEB_ACL_REGION}; "
-            f"deploy with AWS_REGION={CLOUDFRONT_WEB_ACL_REGION}",
-        )
+    require_stage_region("sandbox region (CDK_DEFAULT_REGION, from AWS_REGION)", environment.region)
     return ServiceStage(
         app,
         SANDBOX_ID,

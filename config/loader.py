@@ -81,17 +81,22 @@ def _environment(reader: _Reader, prefix: str) -> DeploymentEnvironment:
     )
 
 
+def require_stage_region(key: str, region: str) -> None:
+    """Every stage (the sandbox too) runs where its WAF web ACL can be created for CloudFront."""
+    if region != CLOUDFRONT_WEB_ACL_REGION:
+        raise ConfigError(
+            key,
+            region,
+            f"stages must run in {CLOUDFRONT_WEB_ACL_REGION} for now: CloudFront only accepts a WAF web ACL "
+            f"created in {CLOUDFRONT_WEB_ACL_REGION}, and a separate edge stack is not built yet (see README)",
+        )
+
+
 def _stage(reader: _Reader, name: StageName) -> StageConfig:
     prefix = f"stages.{name.value}"
     reader.require_section(prefix)
     environment = _environment(reader, prefix)
-    if environment.region != CLOUDFRONT_WEB_ACL_REGION:
-        raise ConfigError(
-            f"{prefix}.region",
-            environment.region,
-            "stages must run in us-east-1 for now: CloudFront only accepts a WAF web ACL created "
-            "in us-east-1, and a separate us-east-1 edge stack is not built yet (see README)",
-        )
+    require_stage_region(f"{prefix}.region", environment.region)
     external_auth = _external_auth(reader, prefix)
     rate_limit = reader.integer(f"{prefix}.throttle.rateLimit", minimum=1, maximum=10_000)
     burst_limit = reader.integer(f"{prefix}.throttle.burstLimit", minimum=1, maximum=5_000)

@@ -9,15 +9,26 @@ from constructs import Construct
 from config import ApiClient, ConfigError, ExternalAuth
 
 
+def resource_server_scopes(read_scope: str, write_scope: str) -> tuple[str, str, str]:
+    """The resource server and the two scope names of `<server>/<read>` and `<server>/<write>`,
+    as Cognito names scopes; anything else is refused, naming the scopes."""
+    parts = [scope.split("/") for scope in (read_scope, write_scope)]
+    if any(len(part) != 2 or not all(part) for part in parts) or parts[0][0] != parts[1][0]:
+        raise ValueError(
+            f"the contract's scopes must be <resource server>/<name> with one resource server, "
+            f"not {read_scope!r} and {write_scope!r}"
+        )
+    return parts[0][0], parts[0][1], parts[1][1]
+
+
 class ApiAuthorization(Construct):
     """Who may call the API: a JWT issuer, its accepted audiences, and the scopes it grants.
 
-    By default each stage runs its own Cognito user pool with a `users` resource server and a
-    machine-to-machine client (client-credentials grant) for smoke tests and back-office callers.
+    By default each stage runs its own Cognito user pool with the contract's resource server (the
+    `users` of `users/read` and `users/write`) and a machine-to-machine client (client-credentials
+    grant) for smoke tests and back-office callers.
     A stage may instead trust an external OIDC issuer, in which case no pool is created.
     """
-
-    RESOURCE_SERVER = "users"
 
     def __init__(
         self,
@@ -63,10 +74,11 @@ class ApiAuthorization(Construct):
             deletion_protection=removal_policy is RemovalPolicy.RETAIN,
             removal_policy=removal_policy,
         )
-        read = cognito.ResourceServerScope(scope_name=read_scope.split("/")[1], scope_description="Read users")
-        write = cognito.ResourceServerScope(scope_name=write_scope.split("/")[1], scope_description="Write users")
+        identifier, read_name, write_name = resource_server_scopes(read_scope, write_scope)
+        read = cognito.ResourceServerScope(scope_name=read_name, scope_description="Read users")
+        write = cognito.ResourceServerScope(scope_name=write_name, scope_description="Write users")
         resource_server = self.user_pool.add_resource_server(
-            "ResourceServer", identifier=self.RESOURCE_SERVER, scopes=[read, write]
+            "ResourceServer", identifier=identifier, scopes=[read, write]
         )
         self.machine_client = self.user_pool.add_client(
             "MachineClient",

@@ -11,7 +11,12 @@ NONCURRENT_EXPIRATION = Duration.days(30)
 
 
 class LogBucket(Construct):
-    """Where CloudFront writes its access logs.
+    """Where access logs are written: CloudFront's, or S3 server access logs.
+
+    ACLs stay disabled (BUCKET_OWNER_ENFORCED, S3's default and best practice) unless the writer
+    needs them: CloudFront standard logging writes with ACLs, so its bucket passes OBJECT_WRITER
+    (with BUCKET_OWNER_ENFORCED that template synthesizes but the deployment fails). S3 server
+    access logs need no ACL: CDK grants the logging service in the bucket policy.
 
     Retained by default: logs are evidence worth keeping after a stack is gone. A stage that
     tears down (`RemovalPolicy.DESTROY`) gets CDK's auto-delete custom resource, because
@@ -20,7 +25,12 @@ class LogBucket(Construct):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        object_ownership: s3.ObjectOwnership = s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
     ) -> None:
         super().__init__(scope, construct_id)
         self.bucket = s3.Bucket(
@@ -30,9 +40,7 @@ class LogBucket(Construct):
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
-            # CloudFront standard logging writes with ACLs; with BUCKET_OWNER_ENFORCED the
-            # template synthesizes but the deployment fails.
-            object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
+            object_ownership=object_ownership,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="ExpireOldLogs",

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, RemovalPolicy, Stack, Stage
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from config import StageConfig
@@ -88,7 +89,10 @@ class UsersServiceStack(Stack):
             log_retention=log_retention,
             removal_policy=removal_policy,
         )
-        log_bucket = LogBucket(self, "Logs", removal_policy=removal_policy)
+        # CloudFront standard logging writes with ACLs.
+        log_bucket = LogBucket(
+            self, "Logs", removal_policy=removal_policy, object_ownership=s3.ObjectOwnership.OBJECT_WRITER
+        )
         firewall = EdgeFirewall(self, "Firewall", rate_limit=stage.waf_rate_limit)
         edge = ApiDistribution(
             self,

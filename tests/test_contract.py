@@ -9,6 +9,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from service.auth import resource_server_scopes
 from service.contract import CONTRACT_FILE, LAMBDA_ROOT, load_contract
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -54,3 +57,17 @@ def test_both_loaders_read_the_same_contract() -> None:
     # Nothing in the file escapes both: every operation of the document is in both loaders.
     document = json.loads(CONTRACT_FILE.read_text(encoding="utf-8"))
     assert len(python.operations) == len(typescript["operations"]) == len(document["operations"])
+
+
+def test_the_resource_server_comes_from_the_contracts_scopes() -> None:
+    contract = load_contract()
+    assert resource_server_scopes(contract.read_scope, contract.write_scope) == ("users", "read", "write")
+    assert resource_server_scopes("people/list", "people/edit") == ("people", "list", "edit")
+
+
+@pytest.mark.parametrize(
+    ("read", "write"), [("users/read", "staff/write"), ("read", "users/write"), ("users/", "users/w")]
+)
+def test_scopes_that_name_no_single_resource_server_are_refused(read: str, write: str) -> None:
+    with pytest.raises(ValueError, match=f"not {read!r} and {write!r}"):
+        resource_server_scopes(read, write)

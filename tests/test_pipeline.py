@@ -18,7 +18,7 @@ from aws_cdk import App
 from aws_cdk.assertions import Match, Template
 
 import app as app_module
-from config import AppConfig, StageName
+from config import AppConfig, ConfigError, StageName
 from pipeline.nag_acknowledgments import ACKNOWLEDGMENTS
 from pipeline.pipeline_stack import (
     BUILD_IMAGE,
@@ -134,6 +134,26 @@ def test_the_artifact_bucket_is_versioned_logged_and_tls_only(template: Template
             }
         },
     )
+
+
+def test_the_artifact_access_logs_need_no_acls(template: Template) -> None:
+    # S3 server access logs are granted to the logging service in the bucket policy; only
+    # CloudFront's log bucket (in the stages) needs ACLs.
+    buckets = template.find_resources("AWS::S3::Bucket")
+    artifact = next(b for b in buckets.values() if "LoggingConfiguration" in b["Properties"])
+    log_bucket_id = artifact["Properties"]["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
+    ownership = buckets[log_bucket_id]["Properties"]["OwnershipControls"]["Rules"]
+    assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    policies = [
+        policy
+        for policy in template.find_resources("AWS::S3::BucketPolicy").values()
+        if policy["Properties"]["Bucket"] == {"Ref": log_bucket_id}
+    ]
+    statements = [s for policy in policies for s in policy["Properties"]["PolicyDocument"]["Statement"]]
+    granted = [s for s in statements if s.get("Principal") == {"Service": "logging.s3.amazonaws.com"}]
+    assert len(granted) == 1
+    assert granted[0]["Effect"] == "Allow"
+    assert granted[0]["Action"] == "s3:PutObject"
 
 
 def test_the_source_is_the_configured_connection_and_branch(
@@ -505,6 +525,12 @@ def test_the_sandbox_deploys_into_the_cli_credentials_account(monkeypatch: pytes
     sandbox = _build({"sandbox": "true"}).node.find_child(app_module.SANDBOX_ID)
     assert isinstance(sandbox, ServiceStage)
     assert sandbox.account == "555555555555"
+
+
+def test_a_sandbox_outside_the_web_acl_region_is_refused_naming_the_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDK_DEFAULT_REGION", "eu-west-1")
+    with pytest.raises(ConfigError, match=r"sandbox region \(CDK_DEFAULT_REGION.*'eu-west-1'.*us-east-1"):
+        _build({"sandbox": "true"})
 
 
 # --- the smoke suite's token through the smoke role --------------------------------------------
