@@ -14,7 +14,7 @@ VENV_STAMP := .venv/.installed
 NODE_STAMP := node_modules/.installed
 DYNAMODB_LOCAL_STAMP := .cache/dynamodb-local.path
 
-.PHONY: help setup synth test lint test-python test-lambda cfn-lint local local-token smoke bench clean
+.PHONY: help setup synth test unit lint test-python test-lambda cfn-lint local local-token smoke bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -45,6 +45,13 @@ lint: setup ## ruff, mypy and the TypeScript compiler in strict mode
 	ruff format --check .
 	mypy
 	tsc -p tsconfig.json --noEmit
+
+# The fast loop: no JVM, no synth (tests/unit, lambda/test/unit, local/test). `make test` runs
+# these too, with everything else: tests/infrastructure (synth, assertions, nag), lambda/test/
+# integration (DynamoDB Local), tests/e2e (the local stack as processes).
+unit: $(VENV_STAMP) $(NODE_STAMP) ## Only the unit tests: seconds, no DynamoDB Local, no synth
+	node --test --test-concurrency=2 'lambda/test/unit/**/*.test.ts' 'local/test/**/*.test.ts'
+	pytest -q -p no:xdist tests/unit
 
 # Two workers, one test file each at a time (module fixtures such as the local stack stay shared).
 test-python: setup ## pytest: CDK assertions, config, the nag gate

@@ -78,7 +78,7 @@ def new_app(**props: Any) -> App:
     CDK's built-in CloudFormation validation is off: it took about a third of each synth (an
     engine start plus a pass per template), and cfn-lint, which `make test` and so the pipeline's
     Build run over every synthesized template, checks the same schemas and more
-    (tests/test_template_validation.py plants a schema error and sees cfn-lint fail).
+    (tests/infrastructure/test_template_validation.py plants a schema error and sees cfn-lint fail).
     """
     return App(builtin_cloud_formation_validation=False, **props)
 
@@ -92,7 +92,7 @@ def exit_after_synth(app: App) -> NoReturn:
     One piece of that teardown is kept: jsii unpacks its Node.js runtime into a temporary
     directory per process and removes it at exit, so without this every synth would leave 2 MB
     behind in the temp dir.
-    This is the one place that bypasses normal shutdown; tests/test_nag_gate.py checks through the CLI
+    This is the one place that bypasses normal shutdown; tests/infrastructure/test_nag_gate.py checks through the CLI
     that the assembly is whole after it and that no temporary directory is left.
     """
     app.synth()

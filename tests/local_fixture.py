@@ -2,7 +2,7 @@
 
 It is the synthesized dev stack reduced to what the local stack reads of it (harness/deployed.ts):
 the table (key schema, billing, tags), the HTTP API's CORS configuration, and each function's
-construct path, environment, memory and timeout. `tests/test_local_fixture.py` compares it with
+construct path, environment, memory and timeout. `tests/infrastructure/test_local_fixture.py` compares it with
 the one reduced from the session's synth and fails when they drift. Regenerate it with
 `.venv/bin/python -m tests.local_fixture --update`.
 """

@@ -5,7 +5,7 @@ changes: for a table, a user pool, a bucket or a key that means the data (or the
 the key encrypts) is gone, or the update fails half-way (a user pool domain prefix is a global
 name that the old domain still holds while the new one is created). `stateful-resources.json`
 beside this file records, per stage, each such resource's logical ID and the values of those
-properties; `tests/test_stateful_resources.py` fails when a change alters any of them.
+properties; `tests/infrastructure/test_stateful_resources.py` fails when a change alters any of them.
 
 Which properties count comes from two sources:
 - the CloudFormation registry schemas that cfn-lint ships (`createOnlyProperties`), so a property

@@ -2,7 +2,7 @@
  * lambda/service-contract.json, loaded and checked once for the TypeScript side: the handlers take
  * their route keys from it, and the handlers' tests, the local server and the bench their routes,
  * scopes, key schema and DynamoDB actions. (The CDK app reads the same file in service/contract.py;
- * tests/test_contract.py proves the two loaders agree.)
+ * tests/unit/test_contract.py proves the two loaders agree.)
  */
 import document from '../service-contract.json' with { type: 'json' };
 

@@ -2,5 +2,5 @@
 
 Run it with ``pytest tests/smoke`` (the normal ``pytest`` run leaves it out); see settings.py for
 the variables. The pure support modules (settings, urls, auth, cleanup) are unit-tested by
-tests/test_smoke_support.py.
+tests/unit/test_smoke_support.py.
 """

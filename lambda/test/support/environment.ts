@@ -19,7 +19,7 @@ export { contract } from '../../src/contract.ts';
 
 /**
  * The variables the CDK sets on every function, from the dev template as checked in under
- * local/test/fixtures (kept equal to the synthesized one by tests/test_local_fixture.py), plus the
+ * local/test/fixtures (kept equal to the synthesized one by tests/infrastructure/test_local_fixture.py), plus the
  * local-only ones.
  */
 export function setFunctionEnvironment(values: { tableName: string; endpoint: string; metrics?: boolean }): void {

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { captureOutput } from './support/capture.ts';
-import { apiEvent } from './support/events.ts';
-import { invoke, startTestEnvironment, type TestEnvironment } from './support/environment.ts';
+import { captureOutput } from '../support/capture.ts';
+import { apiEvent } from '../support/events.ts';
+import { invoke, startTestEnvironment, type TestEnvironment } from '../support/environment.ts';
 
 let env: TestEnvironment;
-let observability: typeof import('../src/lib/observability.ts');
-let http: typeof import('../src/lib/http.ts');
+let observability: typeof import('../../src/lib/observability.ts');
+let http: typeof import('../../src/lib/http.ts');
 
 before(async () => {
   env = await startTestEnvironment({ metrics: true });
-  observability = await import('../src/lib/observability.ts');
-  http = await import('../src/lib/http.ts');
+  observability = await import('../../src/lib/observability.ts');
+  http = await import('../../src/lib/http.ts');
   observability.logger.setLogLevel('INFO');
 });
 after(async () => {

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { createTable } from '../../local/dynamodb-local.ts';
-import { StoreUnavailableError } from '../src/lib/domain.ts';
-import { responseForError } from '../src/lib/http.ts';
-import { createdDateFromUserId, decodeCursor, encodeCursor, isUuidV7, keyOf, uuidv7 } from '../src/lib/user-keys.ts';
-import { createUsersRepository, isUnavailable } from '../src/lib/users-repository.ts';
-import { contract } from './support/environment.ts';
-import { testDynamoDb, type TestDynamoDb } from './support/shared-dynamodb.ts';
-import { startTcpProxy } from './support/tcp-proxy.ts';
+import { createTable } from '../../../local/dynamodb-local.ts';
+import { StoreUnavailableError } from '../../src/lib/domain.ts';
+import { responseForError } from '../../src/lib/http.ts';
+import { createdDateFromUserId, decodeCursor, encodeCursor, isUuidV7, keyOf, uuidv7 } from '../../src/lib/user-keys.ts';
+import { createUsersRepository, isUnavailable } from '../../src/lib/users-repository.ts';
+import { contract } from '../support/environment.ts';
+import { testDynamoDb, type TestDynamoDb } from '../support/shared-dynamodb.ts';
+import { startTcpProxy } from '../support/tcp-proxy.ts';
 
 describe('UUIDv7 user ids', () => {
   it('embeds the creation time and derives createdDate from it', () => {

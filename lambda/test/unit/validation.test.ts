@@ -9,8 +9,8 @@ import {
   validateUserId,
   validateUserInput,
   ValidationError,
-} from '../src/lib/validation.ts';
-import { encodeCursor, keyOf, uuidv7 } from '../src/lib/user-keys.ts';
+} from '../../src/lib/validation.ts';
+import { encodeCursor, keyOf, uuidv7 } from '../../src/lib/user-keys.ts';
 
 function rejects(fn: () => unknown, field: string, message?: RegExp): void {
   assert.throws(fn, (error: unknown) => {

@@ -10,10 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
-import type { ApiHandler } from '../src/lib/http.ts';
-import { apiEvent } from './support/events.ts';
-import { contract, invoke, startTestEnvironment, type Handlers, type TestEnvironment } from './support/environment.ts';
-import { newTrace, startXRayDaemon, type Trace, type XRayDaemon } from './support/xray-daemon.ts';
+import type { ApiHandler } from '../../src/lib/http.ts';
+import { apiEvent } from '../support/events.ts';
+import { contract, invoke, startTestEnvironment, type Handlers, type TestEnvironment } from '../support/environment.ts';
+import { newTrace, startXRayDaemon, type Trace, type XRayDaemon } from '../support/xray-daemon.ts';
 
 let env: TestEnvironment;
 let daemon: XRayDaemon;

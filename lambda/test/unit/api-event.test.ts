@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { apiGatewayEvent, lambdaContext, queryStringParameters, requestTime, routeEvent } from '../../harness/api-event.mjs';
+import { apiGatewayEvent, lambdaContext, queryStringParameters, requestTime, routeEvent } from '../../../harness/api-event.mjs';
 
 describe('the payload 2.0 builder', () => {
   it('fills the raw path from the route template, encoding the parameters', () => {

@@ -29,7 +29,7 @@ import pytest
 from tests.local_fixture import FIXTURE_TEMPLATE
 from tests.smoke.settings import dev_allowed_origins
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 NODE = str(REPO / "node_modules/.bin/node") if (REPO / "node_modules/.bin/node").exists() else "node"
 READY_LINE = "users-service local API listening on http://127.0.0.1:"
 START_TIMEOUT_S = 60

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.smoke import auth
 from tests.smoke.alarms import alarms_in_alarm
 from tests.smoke.auth import CLIENT_SECRET_SOURCES, TokenError, obtain_token, resolve_client_secret
 from tests.smoke.cleanup import CleanupRegistry
@@ -243,3 +245,84 @@ def test_alarms_in_alarm_and_missing_ones_are_reported() -> None:
         ["ok-dlq", "bad-dlq", "new-dlq", "gone-dlq"], "eu-west-1", lambda region: FakeCloudWatch()
     )
     assert problems == ["gone-dlq (missing)", "bad-dlq"]
+
+
+# --- the smoke suite's token through the smoke role --------------------------------------------
+
+
+class _FakeCognito:
+    def __init__(self, calls: list[tuple[str, ...]]) -> None:
+        self._calls = calls
+
+    def describe_user_pool_client(self, UserPoolId: str, ClientId: str) -> dict[str, Any]:  # noqa: N803
+        self._calls.append(("describe", UserPoolId, ClientId))
+        return {"UserPoolClient": {"ClientSecret": "s3cret"}}
+
+
+class _FakeSession:
+    def __init__(self, calls: list[tuple[str, ...]]) -> None:
+        self._calls = calls
+
+    def client(self, service: str, region_name: str | None = None) -> _FakeCognito:
+        self._calls.append(("client", service, region_name or ""))
+        return _FakeCognito(self._calls)
+
+
+def test_with_a_smoke_role_the_token_comes_from_the_user_pools_client_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, ...]] = []
+
+    def session_factory(role_arn: str, region: str) -> _FakeSession:
+        calls.append(("assume", role_arn, region))
+        return _FakeSession(calls)
+
+    monkeypatch.setitem(
+        auth.CLIENT_SECRET_SOURCES,
+        "cognito",
+        functools.partial(auth.secret_from_cognito, session_factory=session_factory),
+    )
+    posted: list[tuple[str, dict[str, str], dict[str, str]]] = []
+
+    def post(url: str, fields: Any, headers: Any) -> tuple[int, bytes]:
+        posted.append((url, dict(fields), dict(headers)))
+        return 200, b'{"access_token": "token-123"}'
+
+    env = {
+        "SMOKE_TOKEN_URL": "https://pool.auth.us-east-1.amazoncognito.com/oauth2/token",
+        "SMOKE_CLIENT_ID": "client-1",
+        "SMOKE_USER_POOL_ID": "us-east-1_AbC",
+        "SMOKE_ROLE_ARN": "arn:aws:iam::222222222222:role/Dev-UsersService-smoke",
+    }
+    assert auth.obtain_token(env, post=post) == "token-123"
+    assert calls == [
+        ("assume", env["SMOKE_ROLE_ARN"], "us-east-1"),
+        ("client", "cognito-idp", "us-east-1"),
+        ("describe", "us-east-1_AbC", "client-1"),
+    ]
+    (url, fields, headers) = posted[0]
+    assert url == env["SMOKE_TOKEN_URL"]
+    assert fields == {"grant_type": "client_credentials", "scope": "users/read users/write"}
+    assert headers["Authorization"].startswith("Basic ")
+
+
+def test_a_given_client_secret_wins_over_the_smoke_role() -> None:
+    env = {
+        "SMOKE_TOKEN_URL": "https://example.com/oauth2/token",
+        "SMOKE_CLIENT_ID": "client-1",
+        "SMOKE_CLIENT_SECRET": "given",
+        "SMOKE_USER_POOL_ID": "us-east-1_AbC",
+        "SMOKE_ROLE_ARN": "arn:aws:iam::222222222222:role/Dev-UsersService-smoke",
+    }
+    assert auth.obtain_token(env, post=lambda *_: (200, b'{"access_token": "t"}')) == "t"
+
+
+@pytest.mark.parametrize(
+    ("identity", "expected"),
+    [
+        ("arn:aws:sts::222222222222:assumed-role/Dev-UsersService-smoke/users-service-smoke", True),
+        ("arn:aws:sts::333333333333:assumed-role/Dev-UsersService-smoke/users-service-smoke", False),
+        ("arn:aws:sts::222222222222:assumed-role/Other/x", False),
+        ("arn:aws:iam::222222222222:user/dev", False),
+    ],
+)
+def test_an_already_assumed_smoke_role_is_recognized(identity: str, expected: bool) -> None:
+    assert auth._runs_as(identity, "arn:aws:iam::222222222222:role/Dev-UsersService-smoke") is expected

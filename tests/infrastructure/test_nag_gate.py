@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -160,3 +161,58 @@ def test_the_assembly_check_sees_a_missing_template(tmp_path: Path, synthesized_
     assert len(problems) == 2, problems
     assert f"missing {removed}" in problems[0] or f"missing {removed}" in problems[1]
     assert all("QaUsersService" in problem for problem in problems)
+
+
+# --- a violation planted in every stack, through the real CLI -----------------------------------
+
+PLANTED_APP = """
+import sys
+sys.path.insert(0, {root!r})
+from aws_cdk import App
+from aws_cdk import aws_s3 as s3
+import app as app_module
+from stages.service_stage import ServiceStage
+
+TARGETS = {targets!r}
+
+
+class PlantingStage(ServiceStage):
+    # CDK Pipelines synthesizes a stage when it is added to the pipeline, so the violation goes
+    # in while the stage is built, as a change to the service would.
+    def __init__(self, scope, construct_id, **kwargs):
+        super().__init__(scope, construct_id, **kwargs)
+        if construct_id in TARGETS:
+            s3.Bucket(self.service, "PlantedNonCompliantBucket")
+
+
+app_module.ServiceStage = PlantingStage
+# Bundling is not what these tests check; the CLI would otherwise bundle every function.
+app = app_module.build_app(app_module.new_app(post_cli_context={{"aws:cdk:bundling-stacks": []}}))
+if {pipeline!r} in TARGETS:
+    s3.Bucket(app.node.find_child({pipeline!r}), "PlantedNonCompliantBucket")
+app.synth()
+"""
+
+
+def _planted_cli_synth(tmp_path: Path, targets: tuple[str, ...], *context: str) -> subprocess.CompletedProcess[str]:
+    wrapper = tmp_path / "planted_app.py"
+    wrapper.write_text(textwrap.dedent(PLANTED_APP.format(root=str(PROJECT_ROOT), targets=targets, pipeline=PIPELINE)))
+    return _cli_synth(tmp_path, f"{sys.executable} {wrapper}", *context)
+
+
+PLANTED_TARGETS = (PIPELINE, "Dev", "Qa", "Prod", app_module.SANDBOX_ID)
+
+
+@pytest.mark.synth
+def test_a_violation_planted_anywhere_fails_the_cli_synth_and_each_is_reported(tmp_path: Path) -> None:
+    # One CLI synth for all: the packs check the whole assembly before the synth fails, so the
+    # report names every planted bucket, in the pipeline stack, each pipeline stage and the sandbox.
+    result = _planted_cli_synth(tmp_path, PLANTED_TARGETS, "sandbox=true")
+
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    for target in PLANTED_TARGETS:
+        service = "" if target == PIPELINE else "UsersService/"
+        assert f"{target}/{service}PlantedNonCompliantBucket" in output, (target, output)
+    assert "AwsSolutions-S1" in output, output
+    assert "AwsSolutions-S10" in output, output

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ContractError, contract, operationNamed, parseContract } from '../src/contract.ts';
+import { ContractError, contract, operationNamed, parseContract } from '../../src/contract.ts';
 
-const document = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../service-contract.json'), 'utf8')) as {
+const document = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../../service-contract.json'), 'utf8')) as {
   operations: Array<Record<string, unknown>>;
 };
 

@@ -10,11 +10,11 @@ from config import StageName
 from pipeline.pipeline_stack import BROADENING_CHECK_ID, PROD_APPROVAL_ID
 from service.contract import load_contract
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def diagram(text: str) -> str:
-    blocks = re.findall(r"```mermaid\n(.*?)```", text, flags=re.DOTALL)
+    blocks: list[str] = re.findall(r"```mermaid\n(.*?)```", text, flags=re.DOTALL)
     assert len(blocks) == 1, "the README has one Mermaid diagram"
     return blocks[0]
 

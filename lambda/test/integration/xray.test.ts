@@ -10,9 +10,9 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { apiEvent } from './support/events.ts';
-import { invoke, startTestEnvironment, type TestEnvironment } from './support/environment.ts';
-import { newTrace, startXRayDaemon, type Datagram, type Trace, type XRayDaemon } from './support/xray-daemon.ts';
+import { apiEvent } from '../support/events.ts';
+import { invoke, startTestEnvironment, type TestEnvironment } from '../support/environment.ts';
+import { newTrace, startXRayDaemon, type Datagram, type Trace, type XRayDaemon } from '../support/xray-daemon.ts';
 
 let env: TestEnvironment;
 let daemon: XRayDaemon;
@@ -136,7 +136,7 @@ describe('X-Ray subsegments', () => {
   it('marks a failed conditional write as a client error with its cause, the operation itself as fine', async () => {
     const trace = newTrace();
     process.env._X_AMZN_TRACE_ID = trace.header;
-    const { uuidv7 } = await import('../src/lib/user-keys.ts');
+    const { uuidv7 } = await import('../../src/lib/user-keys.ts');
     const userId = uuidv7();
     const reply = await invoke(
       env.handlers.updateUser,
@@ -190,7 +190,7 @@ describe('X-Ray subsegments', () => {
       await datagramsOf(trace, 2);
     }
     // Imported here, not at the top: xray.ts decides the cold start when it is loaded.
-    const { parseDaemonAddress } = await import('../src/lib/xray.ts');
+    const { parseDaemonAddress } = await import('../../src/lib/xray.ts');
     assert.deepEqual(parseDaemonAddress('169.254.79.129:2000'), { host: '169.254.79.129', port: 2000 });
     assert.deepEqual(parseDaemonAddress(' tcp:10.0.0.1:2000  udp:10.0.0.2:2001 '), { host: '10.0.0.2', port: 2001 });
     assert.deepEqual(parseDaemonAddress('udp:10.0.0.2:2001'), { host: '10.0.0.2', port: 2001 });
@@ -213,7 +213,7 @@ describe('X-Ray subsegments', () => {
 describe('X-Ray subsegments of failures (a process of their own each)', () => {
   /** createUser in a fresh process; resolves once the process has exited by itself. */
   async function createInChild(trace: Trace, overrides: Record<string, string>): Promise<{ status: number; datagrams: Datagram[] }> {
-    const child = spawn(process.execPath, [path.join(import.meta.dirname, 'support', 'invoke-once.ts')], {
+    const child = spawn(process.execPath, [path.join(import.meta.dirname, '..', 'support', 'invoke-once.ts')], {
       env: { ...process.env, ...overrides, _X_AMZN_TRACE_ID: trace.header },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

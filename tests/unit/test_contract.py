@@ -14,7 +14,7 @@ import pytest
 from service.auth import resource_server_scopes
 from service.contract import CONTRACT_FILE, LAMBDA_ROOT, load_contract
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PRINT_CONTRACT = "import('./lambda/src/contract.ts').then((m) => process.stdout.write(JSON.stringify(m.contract)))"
 
 

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { apiEvent } from './support/events.ts';
-import { invoke } from './support/environment.ts';
+import { apiEvent } from '../support/events.ts';
+import { invoke } from '../support/environment.ts';
 
-const SRC = path.resolve(import.meta.dirname, '../src');
+const SRC = path.resolve(import.meta.dirname, '../../src');
 
 /** The import specifiers of one TypeScript source (static and dynamic). */
 export function importsOf(source: string): string[] {
@@ -90,7 +90,7 @@ describe('importing a handler', () => {
   it('builds no client: the repository reads its configuration on first use', async () => {
     for (const name of ['TABLE_NAME', 'DYNAMODB_ENDPOINT']) delete process.env[name];
     Object.assign(process.env, { POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'SILENT' });
-    const { handler } = await import('../src/handlers/get-user.ts');
+    const { handler } = await import('../../src/handlers/get-user.ts');
     // Configured only after the import: a client built at import time would have no table name
     // (a 500), one built on first use reaches this endpoint, which refuses connections (a 503).
     Object.assign(process.env, {

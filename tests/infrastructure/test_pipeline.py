@@ -3,13 +3,8 @@ gate over the pipeline stack, its stages and the sandbox."""
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import re
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +26,6 @@ from pipeline.pipeline_stack import (
 from stages.service_stage import ServiceStage
 from tests.assembly import SynthesizedApp
 from tests.conftest import PROJECT_ROOT, config_from, shipped_context
-from tests.smoke import auth
 from tests.stage_support import SKIP_BUNDLING
 
 STAGE_IDS = {StageName.DEV: "Dev", StageName.QA: "Qa", StageName.PROD: "Prod"}
@@ -531,151 +525,3 @@ def test_a_sandbox_outside_the_web_acl_region_is_refused_naming_the_region(monke
     monkeypatch.setenv("CDK_DEFAULT_REGION", "eu-west-1")
     with pytest.raises(ConfigError, match=r"sandbox region \(CDK_DEFAULT_REGION.*'eu-west-1'.*us-east-1"):
         _build({"sandbox": "true"})
-
-
-# --- the smoke suite's token through the smoke role --------------------------------------------
-
-
-class _FakeCognito:
-    def __init__(self, calls: list[tuple[str, ...]]) -> None:
-        self._calls = calls
-
-    def describe_user_pool_client(self, UserPoolId: str, ClientId: str) -> dict[str, Any]:  # noqa: N803
-        self._calls.append(("describe", UserPoolId, ClientId))
-        return {"UserPoolClient": {"ClientSecret": "s3cret"}}
-
-
-class _FakeSession:
-    def __init__(self, calls: list[tuple[str, ...]]) -> None:
-        self._calls = calls
-
-    def client(self, service: str, region_name: str | None = None) -> _FakeCognito:
-        self._calls.append(("client", service, region_name or ""))
-        return _FakeCognito(self._calls)
-
-
-def test_with_a_smoke_role_the_token_comes_from_the_user_pools_client_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[str, ...]] = []
-
-    def session_factory(role_arn: str, region: str) -> _FakeSession:
-        calls.append(("assume", role_arn, region))
-        return _FakeSession(calls)
-
-    monkeypatch.setitem(
-        auth.CLIENT_SECRET_SOURCES,
-        "cognito",
-        functools.partial(auth.secret_from_cognito, session_factory=session_factory),
-    )
-    posted: list[tuple[str, dict[str, str], dict[str, str]]] = []
-
-    def post(url: str, fields: Any, headers: Any) -> tuple[int, bytes]:
-        posted.append((url, dict(fields), dict(headers)))
-        return 200, b'{"access_token": "token-123"}'
-
-    env = {
-        "SMOKE_TOKEN_URL": "https://pool.auth.us-east-1.amazoncognito.com/oauth2/token",
-        "SMOKE_CLIENT_ID": "client-1",
-        "SMOKE_USER_POOL_ID": "us-east-1_AbC",
-        "SMOKE_ROLE_ARN": "arn:aws:iam::222222222222:role/Dev-UsersService-smoke",
-    }
-    assert auth.obtain_token(env, post=post) == "token-123"
-    assert calls == [
-        ("assume", env["SMOKE_ROLE_ARN"], "us-east-1"),
-        ("client", "cognito-idp", "us-east-1"),
-        ("describe", "us-east-1_AbC", "client-1"),
-    ]
-    (url, fields, headers) = posted[0]
-    assert url == env["SMOKE_TOKEN_URL"]
-    assert fields == {"grant_type": "client_credentials", "scope": "users/read users/write"}
-    assert headers["Authorization"].startswith("Basic ")
-
-
-def test_a_given_client_secret_wins_over_the_smoke_role() -> None:
-    env = {
-        "SMOKE_TOKEN_URL": "https://example.com/oauth2/token",
-        "SMOKE_CLIENT_ID": "client-1",
-        "SMOKE_CLIENT_SECRET": "given",
-        "SMOKE_USER_POOL_ID": "us-east-1_AbC",
-        "SMOKE_ROLE_ARN": "arn:aws:iam::222222222222:role/Dev-UsersService-smoke",
-    }
-    assert auth.obtain_token(env, post=lambda *_: (200, b'{"access_token": "t"}')) == "t"
-
-
-@pytest.mark.parametrize(
-    ("identity", "expected"),
-    [
-        ("arn:aws:sts::222222222222:assumed-role/Dev-UsersService-smoke/users-service-smoke", True),
-        ("arn:aws:sts::333333333333:assumed-role/Dev-UsersService-smoke/users-service-smoke", False),
-        ("arn:aws:sts::222222222222:assumed-role/Other/x", False),
-        ("arn:aws:iam::222222222222:user/dev", False),
-    ],
-)
-def test_an_already_assumed_smoke_role_is_recognized(identity: str, expected: bool) -> None:
-    assert auth._runs_as(identity, "arn:aws:iam::222222222222:role/Dev-UsersService-smoke") is expected
-
-
-# --- the nag gate through the real CLI --------------------------------------------------------
-
-PLANTED_APP = """
-import sys
-sys.path.insert(0, {root!r})
-from aws_cdk import App
-from aws_cdk import aws_s3 as s3
-import app as app_module
-from stages.service_stage import ServiceStage
-
-TARGETS = {targets!r}
-
-
-class PlantingStage(ServiceStage):
-    # CDK Pipelines synthesizes a stage when it is added to the pipeline, so the violation goes
-    # in while the stage is built, as a change to the service would.
-    def __init__(self, scope, construct_id, **kwargs):
-        super().__init__(scope, construct_id, **kwargs)
-        if construct_id in TARGETS:
-            s3.Bucket(self.service, "PlantedNonCompliantBucket")
-
-
-app_module.ServiceStage = PlantingStage
-# Bundling is not what these tests check; the CLI would otherwise bundle every function.
-app = app_module.build_app(app_module.new_app(post_cli_context={{"aws:cdk:bundling-stacks": []}}))
-if {pipeline!r} in TARGETS:
-    s3.Bucket(app.node.find_child({pipeline!r}), "PlantedNonCompliantBucket")
-app.synth()
-"""
-
-
-def _cli_synth(tmp_path: Path, targets: tuple[str, ...], *context: str) -> subprocess.CompletedProcess[str]:
-    wrapper = tmp_path / "planted_app.py"
-    wrapper.write_text(
-        textwrap.dedent(PLANTED_APP.format(root=str(PROJECT_ROOT), targets=targets, pipeline=PIPELINE_STACK_ID))
-    )
-    env = {
-        **os.environ,
-        "PATH": f"{PROJECT_ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}",
-        "CDK_DISABLE_CLI_TELEMETRY": "true",
-        "AWS_REGION": "us-east-1",
-    }
-    env.pop("CDK_DEFAULT_REGION", None)
-    command = ["cdk", "synth", "**", "--quiet", "--app", f"{sys.executable} {wrapper}", "-o", str(tmp_path / "out")]
-    for item in context:
-        command += ["-c", item]
-    return subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
-
-
-PLANTED_TARGETS = (PIPELINE_STACK_ID, "Dev", "Qa", "Prod", app_module.SANDBOX_ID)
-
-
-@pytest.mark.synth
-def test_a_violation_planted_anywhere_fails_the_cli_synth_and_each_is_reported(tmp_path: Path) -> None:
-    # One CLI synth for all: the packs check the whole assembly before the synth fails, so the
-    # report names every planted bucket, in the pipeline stack, each pipeline stage and the sandbox.
-    result = _cli_synth(tmp_path, PLANTED_TARGETS, "sandbox=true")
-
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output
-    for target in PLANTED_TARGETS:
-        service = "" if target == PIPELINE_STACK_ID else "UsersService/"
-        assert f"{target}/{service}PlantedNonCompliantBucket" in output, (target, output)
-    assert "AwsSolutions-S1" in output, output
-    assert "AwsSolutions-S10" in output, output

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { apiEvent } from './support/events.ts';
-import { invoke, startTestEnvironment, type Reply, type TestEnvironment } from './support/environment.ts';
+import { apiEvent } from '../support/events.ts';
+import { invoke, startTestEnvironment, type Reply, type TestEnvironment } from '../support/environment.ts';
 
 let env: TestEnvironment;
 const TOTAL = 45;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { apiEvent } from './support/events.ts';
-import { invoke, startTestEnvironment, type Reply, type TestEnvironment } from './support/environment.ts';
+import { apiEvent } from '../support/events.ts';
+import { invoke, startTestEnvironment, type Reply, type TestEnvironment } from '../support/environment.ts';
 
 let env: TestEnvironment;
 // Imported after the environment is set: the repository module creates its client on import.
@@ -9,7 +9,7 @@ let uuidv7: () => string;
 
 before(async () => {
   env = await startTestEnvironment();
-  ({ uuidv7 } = await import('../src/lib/user-keys.ts'));
+  ({ uuidv7 } = await import('../../src/lib/user-keys.ts'));
 });
 after(async () => {
   await env?.stop();

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { apiEvent } from './support/events.ts';
-import { importHandlers, invoke, setFunctionEnvironment, type Handlers, type Reply } from './support/environment.ts';
+import { apiEvent } from '../support/events.ts';
+import { importHandlers, invoke, setFunctionEnvironment, type Handlers, type Reply } from '../support/environment.ts';
 
 const DEADLINE_MS = 5_000;
 let server: Server;
@@ -25,7 +25,7 @@ before(async () => {
   assert.ok(address && typeof address === 'object');
   setFunctionEnvironment({ tableName: 'users', endpoint: `http://127.0.0.1:${address.port}` });
   handlers = await importHandlers();
-  ({ userId } = { userId: (await import('../src/lib/user-keys.ts')).uuidv7() });
+  ({ userId } = { userId: (await import('../../src/lib/user-keys.ts')).uuidv7() });
 });
 after(async () => {
   for (const socket of sockets) socket.destroy();
