@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from aws_cdk import Duration
+from aws_cdk import CfnOutput, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
@@ -56,3 +57,31 @@ class SmokeAccess(Construct):
             max_session_duration=Duration.hours(1),
             inline_policies={"SmokeTests": iam.PolicyDocument(statements=statements)} if statements else None,
         )
+
+
+@dataclass(frozen=True)
+class SmokeSettings:
+    """What the smoke suite needs of a deployed stage: its stack outputs by the SMOKE_* variable
+    the suite reads (tests/smoke/settings.py), and the name of the role it assumes."""
+
+    role_name: str
+    api_url: CfnOutput
+    cloudfront_url: CfnOutput
+    dead_letter_alarm_names: CfnOutput
+    role_arn: CfnOutput
+    # The stage's own Cognito pool; None when it trusts an external issuer.
+    token_url: CfnOutput | None
+    client_id: CfnOutput | None
+    user_pool_id: CfnOutput | None
+
+    def environment_outputs(self) -> dict[str, CfnOutput]:
+        outputs = {
+            "SMOKE_API_URL": self.api_url,
+            "SMOKE_CLOUDFRONT_URL": self.cloudfront_url,
+            "SMOKE_DLQ_ALARM_NAMES": self.dead_letter_alarm_names,
+            "SMOKE_ROLE_ARN": self.role_arn,
+        }
+        optional = {"SMOKE_TOKEN_URL": self.token_url, "SMOKE_CLIENT_ID": self.client_id}
+        optional["SMOKE_USER_POOL_ID"] = self.user_pool_id
+        outputs.update({name: output for name, output in optional.items() if output is not None})
+        return outputs

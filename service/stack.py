@@ -15,7 +15,7 @@ from service.edge import ApiDistribution, EdgeFirewall
 from service.functions import FunctionSettings, UserFunctions
 from service.log_bucket import LogBucket
 from service.monitoring import Monitoring
-from service.smoke_access import SmokeAccess
+from service.smoke_access import SmokeAccess, SmokeSettings
 
 
 def _stage_id(stack: Stack, *, default: str) -> str:
@@ -118,36 +118,47 @@ class UsersServiceStack(Stack):
         self.edge = edge
         self.monitoring = monitoring
 
-        self.api_url_output = CfnOutput(
+        api_url = CfnOutput(
             self, "ApiUrl", value=api.url, description="HTTP API endpoint, direct: JWT and throttling, no WAF"
         )
-        self.cloudfront_url_output = CfnOutput(
+        cloudfront_url = CfnOutput(
             self, "CloudFrontUrl", value=edge.url, description="The API for callers: CloudFront with WAF"
         )
-        self.issuer_output = CfnOutput(self, "IssuerUrl", value=authorization.issuer_url)
-        self.dead_letter_alarms_output = CfnOutput(
+        CfnOutput(self, "IssuerUrl", value=authorization.issuer_url)
+        dead_letter_alarm_names = CfnOutput(
             self,
             "DeadLetterAlarmNames",
             value=",".join(alarm.alarm_name for alarm in monitoring.dead_letter_alarms),
             description="Alarms on the functions' dead-letter queues (checked by the smoke tests)",
         )
-        self.token_url_output: CfnOutput | None = None
-        self.smoke_client_id_output: CfnOutput | None = None
+        token_url: CfnOutput | None = None
+        client_id: CfnOutput | None = None
         if authorization.machine_client is not None and authorization.token_url is not None:
-            self.token_url_output = CfnOutput(self, "TokenUrl", value=authorization.token_url)
-            self.smoke_client_id_output = CfnOutput(
-                self, "MachineClientId", value=authorization.machine_client.user_pool_client_id
-            )
-        self.smoke_access: SmokeAccess | None = None
-        self.smoke_role_arn_output: CfnOutput | None = None
-        self.user_pool_id_output: CfnOutput | None = None
+            token_url = CfnOutput(self, "TokenUrl", value=authorization.token_url)
+            client_id = CfnOutput(self, "MachineClientId", value=authorization.machine_client.user_pool_client_id)
+        # The smoke tests' role and settings, only where a toolchain account runs them.
+        self.smoke: SmokeSettings | None = None
         if smoke_trusted_account is not None:
-            self._add_smoke_access(smoke_trusted_account)
+            smoke_access = self._add_smoke_access(smoke_trusted_account)
+            user_pool_id = (
+                CfnOutput(self, "UserPoolId", value=authorization.user_pool.user_pool_id)
+                if authorization.user_pool is not None
+                else None
+            )
+            self.smoke = SmokeSettings(
+                role_name=smoke_access.role_name,
+                api_url=api_url,
+                cloudfront_url=cloudfront_url,
+                dead_letter_alarm_names=dead_letter_alarm_names,
+                role_arn=CfnOutput(self, "SmokeRoleArn", value=smoke_access.role.role_arn),
+                token_url=token_url,
+                client_id=client_id,
+                user_pool_id=user_pool_id,
+            )
 
-    def _add_smoke_access(self, trusted_account: str) -> None:
-        """The role the smoke tests assume from `trusted_account`, with its ARN (and the user pool's
-        id, which the tests need to read the machine client's secret) as outputs."""
-        self.smoke_access = SmokeAccess(
+    def _add_smoke_access(self, trusted_account: str) -> SmokeAccess:
+        """The role the smoke tests assume from `trusted_account`."""
+        return SmokeAccess(
             self,
             "SmokeAccess",
             trusted_account=trusted_account,
@@ -155,6 +166,3 @@ class UsersServiceStack(Stack):
             user_pool=self.authorization.user_pool,
             dead_letter_alarms=self.monitoring.dead_letter_alarms,
         )
-        self.smoke_role_arn_output = CfnOutput(self, "SmokeRoleArn", value=self.smoke_access.role.role_arn)
-        if self.authorization.user_pool is not None:
-            self.user_pool_id_output = CfnOutput(self, "UserPoolId", value=self.authorization.user_pool.user_pool_id)

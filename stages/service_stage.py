@@ -47,6 +47,3 @@ class ServiceStage(Stage):
         )
         Tags.of(self).add("Environment", environment_tag or config.name.environment_tag)
         Tags.of(self).add("Service", service_name)
-
-        self.api_url = self.service.api_url_output
-        self.cloudfront_url = self.service.cloudfront_url_output
