@@ -9,23 +9,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jsii
-from aws_cdk import CfnOutput, Duration, Environment, RemovalPolicy, Stack, pipelines
+from aws_cdk import CfnOutput, Duration, Environment, Stack, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
-from aws_cdk import aws_codestarnotifications as notifications
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from compliance import acknowledge
 from config import AppConfig, StageConfig, StageName
+from pipeline.artifact_store import ArtifactStore
 from pipeline.nag_acknowledgments import acknowledge_pipeline_scaffolding
+from pipeline.notifications import PipelineNotifications
 from pipeline.smoke import smoke_step
-from service.log_bucket import LogBucket
 from stages.service_stage import ServiceStage
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,24 +34,6 @@ BROADENING_CHECK_ID = "CheckIamBroadening"
 # for npm itself; the Makefile then runs the pinned Node 24 from node_modules.
 BUILD_IMAGE = codebuild.LinuxBuildImage.AMAZON_LINUX_2023_6
 RUNTIME_VERSIONS = {"python": "3.13", "java": "corretto17", "nodejs": "24"}
-
-NOTIFIED_EVENTS = (
-    "codepipeline-pipeline-pipeline-execution-failed",
-    "codepipeline-pipeline-manual-approval-needed",
-)
-
-
-@jsii.implements(notifications.INotificationRuleTarget)
-class ScopedTopicTarget:
-    """An SNS topic as a notification rule's target, bound without the grant that passing the topic
-    itself adds: that statement lets codestar-notifications.amazonaws.com publish with no condition,
-    on behalf of any account's rule. The topic's policy carries a scoped statement instead."""
-
-    def __init__(self, topic: sns.ITopic) -> None:
-        self._topic = topic
-
-    def bind_as_notification_rule_target(self, _scope: Construct) -> notifications.NotificationRuleTargetConfig:
-        return notifications.NotificationRuleTargetConfig(target_type="SNS", target_address=self._topic.topic_arn)
 
 
 def locked_version(package: str, lock_file: Path = PROJECT_ROOT / "package-lock.json") -> str:
@@ -139,34 +116,9 @@ class PipelineStack(Stack):
         )
         self.config = config
 
-        artifact_key = kms.Key(
-            self,
-            "ArtifactKey",
-            enable_key_rotation=True,
-            description=f"Encrypts the {config.service_name} pipeline's artifacts and build logs",
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        access_logs = LogBucket(self, "ArtifactAccessLogs")
-        self.artifact_bucket = s3.Bucket(
-            self,
-            "ArtifactBucket",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=artifact_key,
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            server_access_logs_bucket=access_logs.bucket,
-            server_access_logs_prefix="artifacts/",
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="ExpireOldArtifacts",
-                    noncurrent_version_expiration=Duration.days(30),
-                    abort_incomplete_multipart_upload_after=Duration.days(7),
-                )
-            ],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        artifacts = ArtifactStore(self, "Artifacts", service_name=config.service_name)
+        artifact_key = artifacts.key
+        self.artifact_bucket = artifacts.bucket
 
         source = pipelines.CodePipelineSource.connection(
             config.source.repository,
@@ -224,53 +176,16 @@ class PipelineStack(Stack):
 
         self.pipeline.build_pipeline()
         CfnOutput(self, "PipelineName", value=self.pipeline.pipeline.pipeline_name)
-        self.notification_topic = self._notify_on_failures_and_approvals(config.pipeline_notification_email)
+        self.notification_topic = PipelineNotifications(
+            self,
+            "Notifications",
+            pipeline=self.pipeline.pipeline,
+            account=self.account,
+            email=config.pipeline_notification_email,
+        ).topic
         self._pin_security_check_project(artifact_key)
         self._allow_source_connection(config.source.connection_arn)
         acknowledge_pipeline_scaffolding(self.pipeline)
-
-    def _notify_on_failures_and_approvals(self, email: str | None) -> sns.Topic:
-        key = kms.Key(
-            self,
-            "NotificationKey",
-            enable_key_rotation=True,
-            description="Encrypts the users-service pipeline notifications",
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        # CodeStar Notifications publishes to the encrypted topic, so it must use the key.
-        key.grant(iam.ServicePrincipal("codestar-notifications.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
-        topic = sns.Topic(self, "NotificationTopic", master_key=key, enforce_ssl=True)
-        if email:
-            subscription = topic.add_subscription(subscriptions.EmailSubscription(email))
-            acknowledge(
-                subscription,
-                "Serverless-SNSRedrivePolicy",
-                (
-                    "An e-mail subscription of pipeline notifications: what a lost e-mail reported "
-                    "(a failed execution, a pending approval) stays visible in the pipeline itself, "
-                    "and a dead-letter queue of undelivered e-mails would have no reader."
-                ),
-            )
-        # enforce_ssl gives the topic a resource policy, which replaces SNS's default one: CodeStar
-        # Notifications may publish only through this statement, for rules of this account only.
-        topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowPipelineNotificationsToPublish",
-                principals=[iam.ServicePrincipal("codestar-notifications.amazonaws.com")],
-                actions=["sns:Publish"],
-                resources=[topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
-            )
-        )
-        notifications.NotificationRule(
-            self,
-            "PipelineNotifications",
-            source=self.pipeline.pipeline,
-            events=list(NOTIFIED_EVENTS),
-            targets=[ScopedTopicTarget(topic)],
-            detail_type=notifications.DetailType.FULL,
-        )
-        return topic
 
     def _pin_security_check_project(self, key: kms.IKey) -> None:
         """ConfirmPermissionsBroadening's CodeBuild project takes no options: left alone it runs an
