@@ -4,6 +4,7 @@
 // validation, logging, metrics or tracing around it. bench/run.ts bundles it exactly as CDK
 // bundles a handler (.bench/floor/index.mjs), so loading that bundle is the per-handler SDK floor
 // of the cold start, and calling `floor[operation]` is the warm floor.
+import { randomUUID } from 'node:crypto';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbClient } from '../lambda/src/lib/dynamodb-client.ts';
 import { keyOf, uuidv7 } from '../lambda/src/lib/user-keys.ts';
@@ -80,12 +81,26 @@ export const floor: Record<'createUser' | 'getUser' | 'listUsers' | 'updateUser'
     return result.Attributes;
   },
   async deleteUser(userId = '') {
+    // As the repository deletes: mark the item with the write's token, then delete it under that mark.
+    const writeToken = randomUUID();
+    await client.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keyOf(userId),
+        UpdateExpression: 'SET #writeToken = :writeToken',
+        ConditionExpression: 'attribute_exists(#userId) AND (attribute_not_exists(#writeToken) OR #writeToken <> :writeToken)',
+        ExpressionAttributeNames: { '#userId': 'userId', '#writeToken': 'writeToken' },
+        ExpressionAttributeValues: { ':writeToken': writeToken },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
     await client.send(
       new DeleteCommand({
         TableName: tableName,
         Key: keyOf(userId),
-        ConditionExpression: 'attribute_exists(#userId)',
-        ExpressionAttributeNames: { '#userId': 'userId' },
+        ConditionExpression: '#writeToken = :writeToken',
+        ExpressionAttributeNames: { '#writeToken': 'writeToken' },
+        ExpressionAttributeValues: { ':writeToken': writeToken },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );

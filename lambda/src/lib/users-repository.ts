@@ -10,13 +10,22 @@
  * one round trip:
  *   create  PutItem     ConditionExpression attribute_not_exists(userId)
  *   get     GetItem     (strongly consistent, so the ETag it returns is current)
- *   update  UpdateItem  attribute_exists(userId) [AND version = :expected]
- *   delete  DeleteItem  attribute_exists(userId) [AND version = :expected]
+ *   update  UpdateItem  attribute_exists(userId) [AND version = :expected], not already this write
+ *   delete  UpdateItem (mark) as update, then DeleteItem  writeToken = :token
  *   list    Scan        Limit + ExclusiveStartKey
  * Update and delete ask for ReturnValuesOnConditionCheckFailure=ALL_OLD, so a failed condition
- * tells "absent" (404) apart from "stale version" (412) without a second read. Every write is a
- * single conditional operation: nothing is half-written, an update never creates an item and a
- * delete never resurrects one. These are exactly the actions in lambda/service-contract.json.
+ * tells "absent" (404) apart from "stale version" (412) without a second read.
+ *
+ * Retried writes: the SDK resends a write whose response did not arrive within its request
+ * timeout, and the first attempt may have been applied. Every write therefore carries a token of
+ * its own (one per call, the same in every attempt) and stores it on the item as `writeToken`:
+ * a retry that fails its condition sees its own token in the ALL_OLD item and answers as the
+ * first attempt would have; a retry whose condition would pass again is stopped by requiring
+ * that the item does not already carry its token. A delete first marks the item with its token
+ * (UpdateItem), then deletes it only while it carries that token, so an item already gone after
+ * its own mark is its own delete. One request has exactly one effect, and its answer says so. Every write is a
+ * conditional operation (a delete two): nothing is half-written, an update never creates an item
+ * and a delete never resurrects one. These are exactly the actions in lambda/service-contract.json.
  *
  * Resilience: the client has bounded connection/request timeouts and at most 2 attempts, so an
  * unreachable or throttled DynamoDB surfaces within a few seconds instead of running into the
@@ -44,6 +53,7 @@ import {
   type WriteResult,
 } from './domain.ts';
 import { createDynamoDbClient } from './dynamodb-client.ts';
+import { randomUUID } from 'node:crypto';
 import { keyOf, uuidv7 } from './user-keys.ts';
 import { instrumentClient } from './xray.ts';
 
@@ -75,17 +85,21 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
         const userId = uuidv7(now);
         const createdDate = new Date(now).toISOString();
         const user: User = { userId, createdDate, updatedDate: createdDate, version: 1, ...input };
+        const writeToken = randomUUID();
         try {
           await client.send(
             new PutCommand({
               TableName: table(),
-              Item: user,
+              Item: { ...user, writeToken },
               ConditionExpression: 'attribute_not_exists(#userId)',
               ExpressionAttributeNames: { '#userId': 'userId' },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             }),
           );
           return user;
         } catch (error) {
+          // Our own first attempt, applied although its response was lost: the user exists as written.
+          if (isConditionalCheckFailed(error) && tokenOf(error) === writeToken) return user;
           if (!isConditionalCheckFailed(error) || attempt >= 3) throw error;
         }
       }
@@ -105,15 +119,25 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
         '#phoneNumber': 'phoneNumber',
         '#updatedDate': 'updatedDate',
         '#version': 'version',
+        '#writeToken': 'writeToken',
       };
+      const writeToken = randomUUID();
       const values: Record<string, unknown> = {
+        ':writeToken': writeToken,
         ':email': input.email,
         ':name': input.name,
         ':status': input.status,
         ':updatedDate': new Date().toISOString(),
         ':one': 1,
       };
-      const set = ['#email = :email', '#name = :name', '#status = :status', '#updatedDate = :updatedDate', '#version = #version + :one'];
+      const set = [
+        '#email = :email',
+        '#name = :name',
+        '#status = :status',
+        '#updatedDate = :updatedDate',
+        '#version = #version + :one',
+        '#writeToken = :writeToken',
+      ];
       let update: string;
       if (input.phoneNumber !== undefined) {
         set.push('#phoneNumber = :phoneNumber');
@@ -122,7 +146,7 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
       } else {
         update = `SET ${set.join(', ')} REMOVE #phoneNumber`;
       }
-      const condition = conditionFor(expected, values);
+      const condition = `${conditionFor(expected, values)} AND ${NOT_THIS_WRITE}`;
       try {
         const result = await client.send(
           new UpdateCommand({
@@ -138,31 +162,53 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
         );
         return { outcome: 'ok', user: toUser(result.Attributes ?? {}) };
       } catch (error) {
-        if (isConditionalCheckFailed(error)) return conditionFailure(error);
-        throw error;
+        if (!isConditionalCheckFailed(error)) throw error;
+        // Our own first attempt was applied: the item as it is now is what this write made it.
+        if (tokenOf(error) === writeToken) return { outcome: 'ok', user: toUser(plainItem(error)) };
+        return conditionFailure(error);
       }
     },
 
     async delete(userId, expected) {
-      const values: Record<string, unknown> = {};
-      const condition = conditionFor(expected, values);
+      const writeToken = randomUUID();
+      const values: Record<string, unknown> = { ':writeToken': writeToken };
+      const names: Record<string, string> = { '#userId': 'userId', '#writeToken': 'writeToken' };
+      const condition = `${conditionFor(expected, values)} AND ${NOT_THIS_WRITE}`;
+      if (typeof expected === 'number') names['#version'] = 'version';
+      // 1. Mark the item with this delete's token, under the request's conditions.
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: table(),
+            Key: keyOf(userId),
+            UpdateExpression: 'SET #writeToken = :writeToken',
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+        if (tokenOf(error) !== writeToken) return conditionFailure(error);
+      }
+      // 2. Delete it while it still carries the mark. Absent now means deleted after this
+      // request's own mark (by its own first attempt); another mark means it changed meanwhile.
       try {
         await client.send(
           new DeleteCommand({
             TableName: table(),
             Key: keyOf(userId),
-            ConditionExpression: condition,
-            ExpressionAttributeNames: expected === undefined || expected === 'any'
-              ? { '#userId': 'userId' }
-              : { '#userId': 'userId', '#version': 'version' },
-            ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+            ConditionExpression: '#writeToken = :writeToken',
+            ExpressionAttributeNames: { '#writeToken': 'writeToken' },
+            ExpressionAttributeValues: { ':writeToken': writeToken },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
         return { outcome: 'ok' };
       } catch (error) {
-        if (isConditionalCheckFailed(error)) return conditionFailure(error);
-        throw error;
+        if (!isConditionalCheckFailed(error)) throw error;
+        return hasItem(error) ? { outcome: 'precondition_failed' } : { outcome: 'ok' };
       }
     },
 
@@ -273,16 +319,43 @@ async function translatingErrors<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A write that has not already been applied by an earlier attempt of the same call. */
+const NOT_THIS_WRITE = '(attribute_not_exists(#writeToken) OR #writeToken <> :writeToken)';
+
+/** The raw (AttributeValue) item a failed condition returned with ALL_OLD, if any. */
+function oldItem(error: unknown): Record<string, unknown> | undefined {
+  const item = (error as { Item?: unknown }).Item;
+  return item && typeof item === 'object' && Object.keys(item).length > 0 ? (item as Record<string, unknown>) : undefined;
+}
+
+function hasItem(error: unknown): boolean {
+  return oldItem(error) !== undefined;
+}
+
+/** The write token on the item a failed condition returned. */
+function tokenOf(error: unknown): string | undefined {
+  const token = (oldItem(error)?.writeToken as { S?: unknown } | undefined)?.S;
+  return typeof token === 'string' ? token : undefined;
+}
+
+/** The returned item's string and number attributes as plain values (all a user holds). */
+function plainItem(error: unknown): Record<string, unknown> {
+  const plain: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(oldItem(error) ?? {})) {
+    const attribute = value as { S?: string; N?: string };
+    if (attribute.S !== undefined) plain[name] = attribute.S;
+    else if (attribute.N !== undefined) plain[name] = Number(attribute.N);
+  }
+  return plain;
+}
+
 function isConditionalCheckFailed(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
 /** With ALL_OLD the exception carries the current item when it exists: then the version was stale. */
 function conditionFailure(error: unknown): { outcome: 'not_found' } | { outcome: 'precondition_failed' } {
-  const item = (error as { Item?: unknown }).Item;
-  return item && typeof item === 'object' && Object.keys(item).length > 0
-    ? { outcome: 'precondition_failed' }
-    : { outcome: 'not_found' };
+  return hasItem(error) ? { outcome: 'precondition_failed' } : { outcome: 'not_found' };
 }
 
 /** Copies only the known attributes, in a stable order. */

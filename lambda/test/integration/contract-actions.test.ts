@@ -94,11 +94,21 @@ describe('each handler calls exactly the DynamoDB actions the contract grants it
 
   it('deleteUser: deleted and missing', async () => {
     const { body } = await observe(env.handlers.createUser, apiEvent({ method: 'POST', path: '/users', body: newUser() }));
-    for (const [userId, status] of [[body.userId, 204], [body.userId, 404]] as const) {
-      const removal = await observe(env.handlers.deleteUser, apiEvent({ method: 'DELETE', path: '/users/{userId}', pathParameters: { userId } }));
+    // A delete marks the item (UpdateItem), then deletes it; a missing user stops at the mark.
+    const cases = [
+      [body.userId, 204, declared('deleteUser')],
+      [body.userId, 404, ['dynamodb:UpdateItem']],
+    ] as const;
+    for (const [userId, status, actions] of cases) {
+      const removal = await observe(
+        env.handlers.deleteUser,
+        apiEvent({ method: 'DELETE', path: '/users/{userId}', pathParameters: { userId } }),
+        actions.length,
+      );
       assert.equal(removal.status, status);
-      assert.deepEqual(removal.actions, declared('deleteUser'));
+      assert.deepEqual(removal.actions, actions);
     }
+    assert.deepEqual(declared('deleteUser'), ['dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
   });
 
   it('listUsers, across pages', async () => {

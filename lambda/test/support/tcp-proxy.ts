@@ -1,7 +1,9 @@
 /**
  * A TCP proxy between a client and a server on this host, for faults a real network causes: it
  * forwards both ways until `close()`, which drops every open connection and stops listening, as a
- * store that goes away does (the next connection is refused).
+ * store that goes away does (the next connection is refused); `holdNextResponse(ms)` keeps the
+ * server's next answer from the client for that long, as a slow network does: the server has
+ * done the work, the client sees nothing until its own timeout.
  */
 import { connect, createServer, type Socket } from 'node:net';
 
@@ -10,12 +12,22 @@ export interface TcpProxy {
   endpoint: string;
   /** Connections accepted so far. */
   connections(): number;
+  /**
+   * Holds a coming HTTP response of the server for `ms` (then forwards it, if the client is still
+   * there): the next one, or the one after `skip` others.
+   */
+  holdNextResponse(ms: number, skip?: number): void;
+  /** Responses held so far. */
+  held(): number;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const open = new Set<Socket>();
   let accepted = 0;
+  let holdMs: number | undefined;
+  let skipResponses = 0;
+  let heldCount = 0;
   const server = createServer((client) => {
     accepted += 1;
     const upstream = connect(target.port, target.host);
@@ -29,8 +41,25 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         open.delete(socket);
         peer.destroy();
       });
-      socket.pipe(peer);
     }
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      // A chunk that starts a response; the rest of a response follows on the same (paused) socket.
+      const startsResponse = chunk.subarray(0, 7).toString('latin1') === 'HTTP/1.';
+      if (holdMs !== undefined && startsResponse && skipResponses > 0) skipResponses -= 1;
+      else if (holdMs !== undefined && startsResponse) {
+        const delay = holdMs;
+        holdMs = undefined;
+        heldCount += 1;
+        upstream.pause();
+        setTimeout(() => {
+          if (!client.destroyed) client.write(chunk);
+          upstream.resume();
+        }, delay).unref();
+        return;
+      }
+      if (!client.destroyed) client.write(chunk);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -38,6 +67,11 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     connections: () => accepted,
+    holdNextResponse: (ms, skip = 0) => {
+      holdMs = ms;
+      skipResponses = skip;
+    },
+    held: () => heldCount,
     async close() {
       for (const socket of open) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

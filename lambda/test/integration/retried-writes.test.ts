@@ -1,0 +1,160 @@
+/**
+ * The SDK's own retries: a write whose response is late (held past the client's request timeout
+ * by a proxy between the handlers and DynamoDB Local) has been applied, and the SDK sends it again.
+ * One request must still have exactly one effect, and its answer must tell the truth.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { createTable, localClient } from '../../../local/dynamodb-local.ts';
+import { CLIENT_LIMITS, createDynamoDbClient } from '../../src/lib/dynamodb-client.ts';
+import { keyOf } from '../../src/lib/user-keys.ts';
+import { apiEvent } from '../support/events.ts';
+import { contract, importHandlers, invoke, setFunctionEnvironment, type Handlers, type Reply } from '../support/environment.ts';
+import { testDynamoDb, type TestDynamoDb } from '../support/shared-dynamodb.ts';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+
+// Past the client's request timeout, so the SDK gives the first attempt up and sends it again.
+const HOLD_MS = CLIENT_LIMITS.requestTimeoutMs + 300;
+
+let db: TestDynamoDb;
+let proxy: TcpProxy;
+let handlers: Handlers;
+let document: DynamoDBDocumentClient;
+const tableName = `retried-writes-${randomUUID().slice(0, 8)}`;
+
+before(async () => {
+  db = await testDynamoDb();
+  await createTable(db.endpoint, tableName, contract.table);
+  proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(db.endpoint).port) });
+  setFunctionEnvironment({ tableName, endpoint: proxy.endpoint });
+  handlers = await importHandlers();
+  document = DynamoDBDocumentClient.from(localClient(db.endpoint));
+});
+after(async () => {
+  document?.destroy();
+  await proxy?.close();
+  await db?.stop();
+});
+
+const path = '/users/{userId}';
+const body = (name: string) => ({ email: `${name.toLowerCase().replace(/[^a-z]/g, '')}@example.com`, name, status: 'active' });
+
+async function items(): Promise<Record<string, unknown>[]> {
+  return (await document.send(new ScanCommand({ TableName: tableName }))).Items ?? [];
+}
+
+async function stored(userId: string): Promise<Record<string, unknown> | undefined> {
+  return (await document.send(new GetCommand({ TableName: tableName, Key: keyOf(userId), ConsistentRead: true }))).Item;
+}
+
+async function created(name: string): Promise<string> {
+  const reply = await invoke(handlers.createUser, apiEvent({ method: 'POST', path: '/users', body: body(name) }));
+  assert.equal(reply.status, 201);
+  return reply.body.userId as string;
+}
+
+/**
+ * Invokes with a DynamoDB response held past the client timeout (the next one, or the one after
+ * `skip` others), and checks it was.
+ */
+async function withLateResponse(call: () => Promise<Reply>, skip = 0): Promise<Reply> {
+  const heldBefore = proxy.held();
+  const connectionsBefore = proxy.connections();
+  proxy.holdNextResponse(HOLD_MS, skip);
+  const reply = await call();
+  assert.equal(proxy.held(), heldBefore + 1, 'a response was held');
+  assert.ok(proxy.connections() > connectionsBefore, 'the SDK retried on a new connection');
+  return reply;
+}
+
+describe('the fault itself', () => {
+  it('a late response makes the SDK resend a write that was applied, and the resend fails its condition', async () => {
+    const client = DynamoDBDocumentClient.from(createDynamoDbClient({ endpoint: proxy.endpoint, region: 'eu-west-1' }));
+    try {
+      const key = keyOf('01890a5d-ac96-774b-bcce-b302099a8057');
+      proxy.holdNextResponse(HOLD_MS);
+      const write = client.send(
+        new PutCommand({ TableName: tableName, Item: { ...key, probe: true }, ConditionExpression: 'attribute_not_exists(userId)' }),
+      );
+      await assert.rejects(write, ConditionalCheckFailedException);
+      assert.equal((await stored(key.userId))?.probe, true, 'yet the first attempt was applied');
+    } finally {
+      client.destroy();
+    }
+  });
+});
+
+describe('writes whose response is late', () => {
+  it('POST /users creates exactly one user and answers with it', async () => {
+    const before = (await items()).length;
+    const reply = await withLateResponse(() => invoke(handlers.createUser, apiEvent({ method: 'POST', path: '/users', body: body('Once') })));
+    assert.equal(reply.status, 201, JSON.stringify(reply.body));
+    const after = await items();
+    assert.equal(after.length, before + 1, 'one user, not two');
+    assert.equal((await stored(reply.body.userId))?.name, 'Once');
+    assert.equal(reply.headers.Location, `/users/${reply.body.userId}`);
+    assert.equal(reply.headers.ETag, '"1"');
+  });
+
+  it('PUT without If-Match is applied once (version 1 to 2)', async () => {
+    const userId = await created('Replace');
+    const reply = await withLateResponse(() =>
+      invoke(handlers.updateUser, apiEvent({ method: 'PUT', path, pathParameters: { userId }, body: body('Replaced') })),
+    );
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    assert.equal(reply.body.version, 2);
+    assert.equal(reply.headers.ETag, '"2"');
+    assert.equal((await stored(userId))?.version, 2);
+  });
+
+  it('PUT with If-Match answers 200 for the write it applied, not 412', async () => {
+    const userId = await created('Matched');
+    const reply = await withLateResponse(() =>
+      invoke(handlers.updateUser, apiEvent({ method: 'PUT', path, pathParameters: { userId }, headers: { 'if-match': '"1"' }, body: body('Matched Two') })),
+    );
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    assert.equal(reply.body.name, 'Matched Two');
+    assert.equal(reply.body.version, 2);
+    assert.equal((await stored(userId))?.version, 2);
+  });
+
+  it('a stale If-Match is still 412, and the user unchanged', async () => {
+    const userId = await created('Stale');
+    const reply = await withLateResponse(() =>
+      invoke(handlers.updateUser, apiEvent({ method: 'PUT', path, pathParameters: { userId }, headers: { 'if-match': '"7"' }, body: body('Stale Two') })),
+    );
+    assert.equal(reply.status, 412);
+    assert.equal((await stored(userId))?.name, 'Stale');
+  });
+
+  for (const [label, headers] of [
+    ['with If-Match', { 'if-match': '"1"' }],
+    ['without If-Match', {}],
+  ] as const) {
+    it(`DELETE ${label} answers 204 for the delete it applied, not 404`, async () => {
+      // Either of the delete's two writes may be the late one: the mark, or the delete itself.
+      for (const [late, skip] of [
+        ['mark', 0],
+        ['delete', 1],
+      ] as const) {
+        const target = await created(`Delete ${label} ${late}`);
+        const reply = await withLateResponse(
+          () => invoke(handlers.deleteUser, apiEvent({ method: 'DELETE', path, pathParameters: { userId: target }, headers })),
+          skip,
+        );
+        assert.equal(reply.status, 204, `${late}: ${JSON.stringify(reply.body)}`);
+        assert.equal(await stored(target), undefined, `${late}: the user is gone`);
+      }
+    });
+  }
+
+  it('DELETE of a user that never existed is still 404', async () => {
+    const reply = await withLateResponse(() =>
+      invoke(handlers.deleteUser, apiEvent({ method: 'DELETE', path, pathParameters: { userId: '01890a5d-ac96-774b-bcce-b302099a8099' } })),
+    );
+    assert.equal(reply.status, 404);
+  });
+});
