@@ -3,6 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT, NODE, COLD_RUNS, run, median, round, step } from './common.ts';
 import { FLOOR_BUNDLE, type Bundle } from './bundles.ts';
+import { operationNamed } from '../lambda/src/contract.ts';
 import { lambdaEnvironment } from './lambda-env.ts';
 
 // ---- 3. cold starts ----------------------------------------------------------------------------
@@ -29,8 +30,13 @@ export async function seedUsers(endpoint: string, tableName: string, count: numb
   return JSON.parse(result.fd3) as string[];
 }
 
-/** Each handler invocation sends two X-Ray datagrams: `## <operation>` and its one DynamoDB call. */
-export const DATAGRAMS_PER_INVOCATION = 2;
+/**
+ * The X-Ray datagrams one successful invocation sends: `## <operation>` and one per DynamoDB call
+ * (one per action of the contract).
+ */
+export function datagramsPerInvocation(operation: string): number {
+  return 1 + operationNamed(operation).dynamodbActions.length;
+}
 
 export interface XrayCount {
   invocations: number;
@@ -42,8 +48,8 @@ export interface XrayCount {
  * The datagrams the sink got since `before` for `invocations` handler invocations (waiting up to
  * 2 s for stragglers): the handlers are measured with tracing on, as deployed, or not at all.
  */
-export async function xrayCount(datagrams: () => number, before: number, invocations: number): Promise<XrayCount> {
-  const expected = invocations * DATAGRAMS_PER_INVOCATION;
+export async function xrayCount(datagrams: () => number, before: number, invocations: number, operation: string): Promise<XrayCount> {
+  const expected = invocations * datagramsPerInvocation(operation);
   const deadline = Date.now() + 2_000;
   while (datagrams() - before < expected && Date.now() < deadline) await sleep(10);
   return { invocations, expected, received: datagrams() - before };
@@ -69,7 +75,7 @@ export async function coldStarts(bundleList: Bundle[], endpoint: string, tableNa
       handler.push(await coldChild(env, ['handler', path.join(taskRoot, 'index.mjs'), bundle.operation, userFor(0)]));
       floor.push(await coldChild(env, ['floor', floorModule, bundle.operation, userFor(1)]));
     }
-    const xray = await xrayCount(datagrams, before, handler.length);
+    const xray = await xrayCount(datagrams, before, handler.length, bundle.operation);
     const bad = handler.filter((s) => s.status >= 400);
     if (bad.length > 0) throw new Error(`${bundle.operation}: first invocations answered ${bad.map((s) => s.status).join(', ')}`);
     const handlerLoad = median(handler.map((s) => s.loadMs));

@@ -12,7 +12,8 @@
 //               that floor (HTTP + JWT + payload-v2 event, reported)
 //   5. load     requests/s of a create/get mix at concurrency 8 through the local server
 // Cold and in-process runs trace as deployed (active tracing, a sampled trace header per call):
-// a UDP sink stands in for the X-Ray daemon and must receive 2 datagrams per invocation.
+// a UDP sink stands in for the X-Ray daemon and must receive a datagram per invocation and one per
+// DynamoDB call it makes.
 //
 // Only 127.0.0.1 is used; DynamoDB Local and the local server are started on free ports and
 // stopped here; every loop is bounded in count and time. Exit 1 when a budget is exceeded (or
@@ -179,7 +180,7 @@ async function main(): Promise<number> {
   out.push(`cold floor: node -e 0 ${cold.nodeFloorMs} ms wall; Node boot before the import ${cold.functions[0]?.nodeStartMs ?? '-'} ms; ${COLD_RUNS} processes each (medians)`);
   const traced = [...cold.functions, ...warm].reduce((sum, r) => ({ received: sum.received + r.xray.received, expected: sum.expected + r.xray.expected }), { received: 0, expected: 0 });
   out.push(`warm: ${WARM_CALLS} calls each after ${WARM_WARMUP} warm-up; in process = bundled handler; http = local server, HTTP + JWT, tracing off`);
-  out.push(`tracing: cold and in-process runs traced as deployed, X-Ray datagrams received ${traced.received} of ${traced.expected} expected (2 per invocation)`);
+  out.push(`tracing: cold and in-process runs traced as deployed, X-Ray datagrams received ${traced.received} of ${traced.expected} expected (one per invocation and per DynamoDB call)`);
   out.push(`throughput: ${load.requestsPerSecond} req/s, ${load.requests} requests in ${load.seconds} s, concurrency ${load.concurrency}, errors ${load.errors}`);
   out.push(`bundles identical to a local esbuild build with lambda/bundling.json: ${bundleList.every((b) => b.identicalToLocalBuild === null) ? 'n/a (no synth)' : bundleList.every((b) => b.identicalToLocalBuild) ? 'yes' : 'NO (options drifted?)'}`);
   out.push(`largest inputs (${bundleList[0]?.operation}): ${(bundleList[0]?.topInputs ?? []).map((t) => `${t.package} ${kb(t.bytes)}`).join(', ')}`);

@@ -5,7 +5,7 @@
 // bundles a handler (.bench/floor/index.mjs), so loading that bundle is the per-handler SDK floor
 // of the cold start, and calling `floor[operation]` is the warm floor.
 import { randomUUID } from 'node:crypto';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbClient } from '../lambda/src/lib/dynamodb-client.ts';
 import { keyOf, uuidv7 } from '../lambda/src/lib/user-keys.ts';
 
@@ -81,27 +81,21 @@ export const floor: Record<'createUser' | 'getUser' | 'listUsers' | 'updateUser'
     return result.Attributes;
   },
   async deleteUser(userId = '') {
-    // As the repository deletes: mark the item with the write's token, then delete it under that mark.
-    const writeToken = randomUUID();
+    // As the repository deletes: a one-item transaction with a ClientRequestToken.
     await client.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: keyOf(userId),
-        UpdateExpression: 'SET #writeToken = :writeToken',
-        ConditionExpression: 'attribute_exists(#userId) AND (attribute_not_exists(#writeToken) OR #writeToken <> :writeToken)',
-        ExpressionAttributeNames: { '#userId': 'userId', '#writeToken': 'writeToken' },
-        ExpressionAttributeValues: { ':writeToken': writeToken },
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    );
-    await client.send(
-      new DeleteCommand({
-        TableName: tableName,
-        Key: keyOf(userId),
-        ConditionExpression: '#writeToken = :writeToken',
-        ExpressionAttributeNames: { '#writeToken': 'writeToken' },
-        ExpressionAttributeValues: { ':writeToken': writeToken },
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      new TransactWriteCommand({
+        ClientRequestToken: randomUUID(),
+        TransactItems: [
+          {
+            Delete: {
+              TableName: tableName,
+              Key: keyOf(userId),
+              ConditionExpression: 'attribute_exists(#userId)',
+              ExpressionAttributeNames: { '#userId': 'userId' },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            },
+          },
+        ],
       }),
     );
   },

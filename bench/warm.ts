@@ -29,7 +29,7 @@ export async function warmInProcess(bundleList: Bundle[], endpoint: string, tabl
     const env = lambdaEnvironment(bundle.operation, taskRoot, endpoint, tableName, xrayPort);
     const before = datagrams();
     const handler = await warmChild(env, ['handler', path.join(taskRoot, 'index.mjs'), bundle.operation]);
-    const xray = await xrayCount(datagrams, before, Object.values(handler.statuses).reduce((sum, count) => sum + count, 0));
+    const xray = await xrayCount(datagrams, before, Object.values(handler.statuses).reduce((sum, count) => sum + count, 0), bundle.operation);
     const floor = await warmChild(env, ['floor', floorModule, bundle.operation]);
     const errors = Object.entries(handler.statuses).filter(([status]) => Number(status) >= 400);
     if (errors.length > 0) throw new Error(`${bundle.operation} in process answered ${JSON.stringify(handler.statuses)}`);

@@ -47,10 +47,22 @@ export interface GatewayAnswer {
 
 const internalError = (): HttpResponse => jsonResponse(500, { message: 'Internal Server Error' });
 
+/** An origin-form request target (RFC 9112): a path from '/', that a URL parser accepts. */
+export function isParsableTarget(target: string): boolean {
+  if (!target.startsWith('/') || target.startsWith('//')) return false;
+  try {
+    new URL(target, 'http://localhost');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function createGateway(options: GatewayOptions): (request: GatewayRequest) => Promise<GatewayAnswer> {
   async function route(request: GatewayRequest, method: string): Promise<GatewayAnswer> {
     const origin = request.headers.origin;
     if (!options.ready()) return { response: jsonResponse(503, { message: 'Service Unavailable' }), routeKey: '-' };
+    if (!isParsableTarget(request.url)) return { response: jsonResponse(400, { message: 'Bad Request' }), routeKey: '-' };
     if (method === 'OPTIONS') {
       // API Gateway answers preflights itself, for any path, before routing.
       return { response: { statusCode: 204, headers: preflightHeaders(options.cors, origin), cookies: [], body: Buffer.alloc(0) }, routeKey: 'OPTIONS (CORS)' };

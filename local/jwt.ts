@@ -50,6 +50,10 @@ export function verifyJwt(token: string, publicKey: KeyObject | string, options:
   if (encodedHeader === undefined || encodedPayload === undefined || encodedSignature === undefined || rest.length > 0) {
     return { ok: false, reason: 'not a JWS compact serialization' };
   }
+  // Node decodes base64url leniently (padding, '+', '/', stray bits); a JWS segment is canonical.
+  if (![encodedHeader, encodedPayload, encodedSignature].every(isCanonicalBase64url)) {
+    return { ok: false, reason: 'a segment is not canonical base64url' };
+  }
   let header: Claims;
   let claims: Claims;
   try {
@@ -84,15 +88,27 @@ export function verifyJwt(token: string, publicKey: KeyObject | string, options:
   if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || claims.nbf - skew > now)) {
     return { ok: false, reason: 'not yet valid' };
   }
-  return { ok: true, claims, scopes: scopesOf(claims) };
+  if (claims.iat !== undefined && (typeof claims.iat !== 'number' || claims.iat - skew > now)) {
+    return { ok: false, reason: 'issued in the future' };
+  }
+  const scopes = scopesOf(claims);
+  if (scopes === undefined) return { ok: false, reason: 'scope is not a space-separated string' };
+  return { ok: true, claims, scopes };
 }
 
-/** Cognito access tokens carry a space-separated `scope`; some issuers use `scp` (string or list). */
-export function scopesOf(claims: Claims): string[] {
+/**
+ * Cognito access tokens carry the scopes as one space-separated `scope` string, and API Gateway's
+ * JWT authorizer reads `scope` (or `scp`) that way; any other shape is not a valid token here.
+ */
+export function scopesOf(claims: Claims): string[] | undefined {
   const raw = claims.scope ?? claims.scp;
-  if (typeof raw === 'string') return raw.split(' ').filter((scope) => scope !== '');
-  if (Array.isArray(raw)) return raw.filter((scope): scope is string => typeof scope === 'string');
-  return [];
+  if (raw === undefined) return [];
+  if (typeof raw !== 'string') return undefined;
+  return raw.split(' ').filter((scope) => scope !== '');
+}
+
+function isCanonicalBase64url(segment: string): boolean {
+  return /^[A-Za-z0-9_-]*$/.test(segment) && Buffer.from(segment, 'base64url').toString('base64url') === segment;
 }
 
 /** API Gateway hands the claims to the function as strings; lists look like "[a b]". */

@@ -167,7 +167,6 @@ async function main(): Promise<void> {
     log('INFO', 'request', {
       requestId: id,
       method,
-      path: new URL(request.url ?? '/', 'http://localhost').pathname,
       routeKey,
       status: result.statusCode,
       latencyMs: Math.round((performance.now() - started) * 10) / 10,

@@ -55,6 +55,8 @@ describe('the local gateway', () => {
   it('answers what API Gateway answers before the function runs', async () => {
     const { handle } = gateway();
     const cases: Array<[Partial<GatewayRequest>, number]> = [
+      [{ url: '//[' }, 400],
+      [{ url: 'users' }, 400],
       [{ url: '/nowhere' }, 404],
       [{ method: 'PATCH', url: '/users' }, 404],
       [{ headers: {} }, 401],

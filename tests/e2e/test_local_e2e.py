@@ -271,6 +271,24 @@ def test_the_gateway_answers_like_api_gateway(shared_stack: LocalStack) -> None:
     assert request(f"{url}/users", tampered) == (401, {"message": "Unauthorized"})
 
 
+def raw_request(port: int, request_line: str) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as connection:
+        connection.sendall(f"{request_line}\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode("latin-1"))
+        chunks = []
+        while chunk := connection.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_an_unparsable_request_target_is_a_400_and_the_server_stays_up(shared_stack: LocalStack) -> None:
+    answer = raw_request(shared_stack.port, "GET //[ HTTP/1.1")
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert shared_stack.process.poll() is None
+    assert request(f"{shared_stack.url}/users?limit=1", shared_stack.token("users/read"))[0] == 200
+    # Its log names the route, never the raw path (paths can hold e-mail addresses).
+    assert "//[" not in shared_stack.log.read_text()
+
+
 def headers_of(url: str, method: str, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
     with urllib.request.urlopen(urllib.request.Request(url, headers=headers, method=method), timeout=15) as r:
         return r.status, {name.lower(): value for name, value in r.headers.items()}

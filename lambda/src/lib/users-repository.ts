@@ -11,7 +11,8 @@
  *   create  PutItem     ConditionExpression attribute_not_exists(userId)
  *   get     GetItem     (strongly consistent, so the ETag it returns is current)
  *   update  UpdateItem  attribute_exists(userId) [AND version = :expected], not already this write
- *   delete  UpdateItem (mark) as update, then DeleteItem  writeToken = :token
+ *   delete  TransactWriteItems [Delete]  attribute_exists(userId) [AND version = :expected], with a
+ *           ClientRequestToken
  *   list    Scan        Limit + ExclusiveStartKey
  * Update and delete ask for ReturnValuesOnConditionCheckFailure=ALL_OLD, so a failed condition
  * tells "absent" (404) apart from "stale version" (412) without a second read.
@@ -21,11 +22,11 @@
  * its own (one per call, the same in every attempt) and stores it on the item as `writeToken`:
  * a retry that fails its condition sees its own token in the ALL_OLD item and answers as the
  * first attempt would have; a retry whose condition would pass again is stopped by requiring
- * that the item does not already carry its token. A delete first marks the item with its token
- * (UpdateItem), then deletes it only while it carries that token, so an item already gone after
- * its own mark is its own delete. One request has exactly one effect, and its answer says so. Every write is a
- * conditional operation (a delete two): nothing is half-written, an update never creates an item
- * and a delete never resurrects one. These are exactly the actions in lambda/service-contract.json.
+ * that the item does not already carry its token. A delete leaves no item to carry a token, so it
+ * is a one-item transaction with a ClientRequestToken, which DynamoDB itself makes idempotent.
+ * One request has exactly one effect, and its answer says so. Every write is a
+ * conditional operation: nothing is half-written, an update never creates an item and a delete
+ * never resurrects one. These are exactly the actions in lambda/service-contract.json.
  *
  * Resilience: the client has bounded connection/request timeouts and at most 2 attempts, so an
  * unreachable or throttled DynamoDB surfaces within a few seconds instead of running into the
@@ -35,11 +36,11 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   ScanCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
@@ -170,45 +171,35 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
     },
 
     async delete(userId, expected) {
-      const writeToken = randomUUID();
-      const values: Record<string, unknown> = { ':writeToken': writeToken };
-      const names: Record<string, string> = { '#userId': 'userId', '#writeToken': 'writeToken' };
-      const condition = `${conditionFor(expected, values)} AND ${NOT_THIS_WRITE}`;
-      if (typeof expected === 'number') names['#version'] = 'version';
-      // 1. Mark the item with this delete's token, under the request's conditions.
+      const values: Record<string, unknown> = {};
+      const condition = conditionFor(expected, values);
       try {
+        // A one-item transaction, for its ClientRequestToken: DynamoDB answers a resend of the
+        // same token (within 10 minutes) with success and no second effect, so a delete whose
+        // response was late is not taken for a missing user. IAM authorises it as DeleteItem.
         await client.send(
-          new UpdateCommand({
-            TableName: table(),
-            Key: keyOf(userId),
-            UpdateExpression: 'SET #writeToken = :writeToken',
-            ConditionExpression: condition,
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        );
-      } catch (error) {
-        if (!isConditionalCheckFailed(error)) throw error;
-        if (tokenOf(error) !== writeToken) return conditionFailure(error);
-      }
-      // 2. Delete it while it still carries the mark. Absent now means deleted after this
-      // request's own mark (by its own first attempt); another mark means it changed meanwhile.
-      try {
-        await client.send(
-          new DeleteCommand({
-            TableName: table(),
-            Key: keyOf(userId),
-            ConditionExpression: '#writeToken = :writeToken',
-            ExpressionAttributeNames: { '#writeToken': 'writeToken' },
-            ExpressionAttributeValues: { ':writeToken': writeToken },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          new TransactWriteCommand({
+            ClientRequestToken: randomUUID(),
+            TransactItems: [
+              {
+                Delete: {
+                  TableName: table(),
+                  Key: keyOf(userId),
+                  ConditionExpression: condition,
+                  ExpressionAttributeNames:
+                    typeof expected === 'number' ? { '#userId': 'userId', '#version': 'version' } : { '#userId': 'userId' },
+                  ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+                  ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+                },
+              },
+            ],
           }),
         );
         return { outcome: 'ok' };
       } catch (error) {
-        if (!isConditionalCheckFailed(error)) throw error;
-        return hasItem(error) ? { outcome: 'precondition_failed' } : { outcome: 'ok' };
+        const reason = cancellationReason(error);
+        if (reason?.Code === 'ConditionalCheckFailed') return conditionFailure(reason);
+        throw error;
       }
     },
 
@@ -302,6 +293,9 @@ const UNAVAILABLE_NETWORK_CODES = new Set([
 export function isUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (UNAVAILABLE_ERROR_NAMES.has(error.name)) return true;
+  // A transaction cancelled by a conflicting write or by throttling, not by its condition.
+  const reason = cancellationReason(error)?.Code;
+  if (reason === 'TransactionConflict' || reason === 'ThrottlingError' || reason === 'ProvisionedThroughputExceeded') return true;
   const details = error as Error & { code?: unknown; $metadata?: { httpStatusCode?: number }; errors?: unknown };
   if (typeof details.code === 'string' && UNAVAILABLE_NETWORK_CODES.has(details.code)) return true;
   const status = details.$metadata?.httpStatusCode;
@@ -347,6 +341,13 @@ function plainItem(error: unknown): Record<string, unknown> {
     else if (attribute.N !== undefined) plain[name] = Number(attribute.N);
   }
   return plain;
+}
+
+/** The one item's reason a transaction was cancelled for; a conflict or throttling stays an error. */
+function cancellationReason(error: unknown): { Code?: string; Item?: unknown } | undefined {
+  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
+  const reasons = (error as { CancellationReasons?: Array<{ Code?: string; Item?: unknown }> }).CancellationReasons;
+  return reasons?.[0];
 }
 
 function isConditionalCheckFailed(error: unknown): boolean {
