@@ -30,6 +30,7 @@ export const floor: Record<'createUser' | 'getUser' | 'listUsers' | 'updateUser'
       email: `floor-${process.pid}-${sequence}@example.com`,
       name: `Floor User ${sequence}`,
       status: 'active',
+      writeToken: randomUUID(),
     };
     await client.send(
       new PutCommand({
@@ -37,6 +38,7 @@ export const floor: Record<'createUser' | 'getUser' | 'listUsers' | 'updateUser'
         Item: item,
         ConditionExpression: 'attribute_not_exists(#userId)',
         ExpressionAttributeNames: { '#userId': 'userId' },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
     return item.userId;
@@ -56,8 +58,8 @@ export const floor: Record<'createUser' | 'getUser' | 'listUsers' | 'updateUser'
         TableName: tableName,
         Key: keyOf(userId),
         UpdateExpression:
-          'SET #email = :email, #name = :name, #status = :status, #updatedDate = :updatedDate, #version = #version + :one REMOVE #phoneNumber',
-        ConditionExpression: 'attribute_exists(#userId)',
+          'SET #email = :email, #name = :name, #status = :status, #updatedDate = :updatedDate, #version = #version + :one, #writeToken = :writeToken REMOVE #phoneNumber',
+        ConditionExpression: 'attribute_exists(#userId) AND (attribute_not_exists(#writeToken) OR #writeToken <> :writeToken)',
         ExpressionAttributeNames: {
           '#userId': 'userId',
           '#email': 'email',
@@ -66,8 +68,10 @@ export const floor: Record<'createUser' | 'getUser' | 'listUsers' | 'updateUser'
           '#phoneNumber': 'phoneNumber',
           '#updatedDate': 'updatedDate',
           '#version': 'version',
+          '#writeToken': 'writeToken',
         },
         ExpressionAttributeValues: {
+          ':writeToken': randomUUID(),
           ':email': `floor-updated-${sequence}@example.com`,
           ':name': `Floor Updated ${sequence}`,
           ':status': 'active',
