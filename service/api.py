@@ -23,7 +23,9 @@ CORS_METHODS = [
     apigwv2.CorsHttpMethod.OPTIONS,
 ]
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "if-match"]
-CORS_EXPOSE_HEADERS = ["etag", "location"]
+# What browser code reads of a response: the version for If-Match, a new user's URL, and when to
+# retry a 503. The local run takes the same list from the synthesized template.
+CORS_EXPOSE_HEADERS = ["etag", "location", "retry-after"]
 
 # One JSON object per request, so CloudWatch Logs Insights can query fields directly.
 ACCESS_LOG_FIELDS = {
@@ -31,8 +33,8 @@ ACCESS_LOG_FIELDS = {
     "requestTime": "$context.requestTime",
     "ip": "$context.identity.sourceIp",
     "httpMethod": "$context.httpMethod",
+    # The route key, never the raw path: a path can hold a user's e-mail address or id lookups.
     "routeKey": "$context.routeKey",
-    "path": "$context.path",
     "status": "$context.status",
     "protocol": "$context.protocol",
     "responseLength": "$context.responseLength",

@@ -312,7 +312,7 @@ def test_cors_as_the_deployed_api_answers_it(shared_stack: LocalStack) -> None:
     auth = {"Authorization": f"Bearer {shared_stack.token()}"}
     status, headers = headers_of(url, "GET", {**auth, "Origin": ALLOWED_ORIGIN})
     assert headers["access-control-allow-origin"] == ALLOWED_ORIGIN
-    assert headers["access-control-expose-headers"] == "etag,location"
+    assert headers["access-control-expose-headers"] == "etag,location,retry-after"
     status, headers = headers_of(url, "GET", {**auth, "Origin": "https://elsewhere.example"})
     assert "access-control-allow-origin" not in headers
 

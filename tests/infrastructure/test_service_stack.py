@@ -330,7 +330,7 @@ def test_cors_comes_from_config_without_credentials(dev: Template, prod: Templat
                 "AllowOrigins": ["http://localhost:5173", "https://dev.users.example.com"],
                 "AllowMethods": ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
                 "AllowHeaders": ["authorization", "content-type", "if-match"],
-                "ExposeHeaders": ["etag", "location"],
+                "ExposeHeaders": ["etag", "location", "retry-after"],
                 "AllowCredentials": False,
                 "MaxAge": 3600,
             },
@@ -352,6 +352,9 @@ def test_default_stage_has_json_access_logs_and_throttling(dev: Template) -> Non
     fields = json.loads(stage["AccessLogSettings"]["Format"])
     assert fields["requestId"] == "$context.requestId"
     assert fields["status"] == "$context.status"
+    assert fields["routeKey"] == "$context.routeKey"
+    # No field logs the raw path (it can hold e-mail addresses); the route key names the route.
+    assert not any("$context.path" in value or "resourcePath" in value for value in fields.values())
     access_log_group = logical_id_of(dev, "AWS::Logs::LogGroup", "/Api/AccessLogs/")
     assert stage["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": [access_log_group, "Arn"]}
 
