@@ -57,10 +57,10 @@ async function created(name: string): Promise<string> {
 }
 
 /** Invokes with the next DynamoDB response held past the client timeout, and checks it was. */
-async function withLateResponse(call: () => Promise<Reply>, skip = 0): Promise<Reply> {
+async function withLateResponse(call: () => Promise<Reply>): Promise<Reply> {
   const heldBefore = proxy.held();
   const connectionsBefore = proxy.connections();
-  proxy.holdNextResponse(HOLD_MS, skip);
+  proxy.holdNextResponse(HOLD_MS);
   const reply = await call();
   assert.equal(proxy.held(), heldBefore + 1, 'a response was held');
   assert.ok(proxy.connections() > connectionsBefore, 'the SDK retried on a new connection');

@@ -12,11 +12,8 @@ export interface TcpProxy {
   endpoint: string;
   /** Connections accepted so far. */
   connections(): number;
-  /**
-   * Holds a coming HTTP response of the server for `ms` (then forwards it, if the client is still
-   * there): the next one, or the one after `skip` others.
-   */
-  holdNextResponse(ms: number, skip?: number): void;
+  /** Holds the server's next HTTP response for `ms` (then forwards it, if the client is still there). */
+  holdNextResponse(ms: number): void;
   /** Responses held so far. */
   held(): number;
   close(): Promise<void>;
@@ -26,7 +23,6 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const open = new Set<Socket>();
   let accepted = 0;
   let holdMs: number | undefined;
-  let skipResponses = 0;
   let heldCount = 0;
   const server = createServer((client) => {
     accepted += 1;
@@ -46,8 +42,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     upstream.on('data', (chunk: Buffer) => {
       // A chunk that starts a response; the rest of a response follows on the same (paused) socket.
       const startsResponse = chunk.subarray(0, 7).toString('latin1') === 'HTTP/1.';
-      if (holdMs !== undefined && startsResponse && skipResponses > 0) skipResponses -= 1;
-      else if (holdMs !== undefined && startsResponse) {
+      if (holdMs !== undefined && startsResponse) {
         const delay = holdMs;
         holdMs = undefined;
         heldCount += 1;
@@ -67,9 +62,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     connections: () => accepted,
-    holdNextResponse: (ms, skip = 0) => {
+    holdNextResponse: (ms) => {
       holdMs = ms;
-      skipResponses = skip;
     },
     held: () => heldCount,
     async close() {
