@@ -132,7 +132,7 @@ export function httpRequestFor(operation: string, userId: string | undefined): {
     case 'getUser':
       return { method: 'GET', path: `/users/${userId}`, expect: 200 };
     case 'updateUser':
-      return { method: 'PUT', path: `/users/${userId}`, body: { email: `http-upd-${httpSequence}@example.com`, name: `Http Updated ${httpSequence}` }, expect: 200 };
+      return { method: 'PUT', path: `/users/${userId}`, body: { email: `http-upd-${httpSequence}@example.com`, name: `Http Updated ${httpSequence}`, status: 'active' }, expect: 200 };
     case 'deleteUser':
       return { method: 'DELETE', path: `/users/${userId}`, expect: 204 };
     default:

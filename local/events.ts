@@ -10,6 +10,8 @@ export interface RequestInput {
   rawQueryString: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The body is base64 of bytes that are not UTF-8 text. */
+  isBase64Encoded?: boolean;
   sourceIp: string;
   routeKey: string;
   pathParameters: Record<string, string>;
@@ -53,7 +55,7 @@ export function buildEvent(input: RequestInput) {
     ...(cookies ? { cookies } : {}),
     pathParameters: input.pathParameters,
     body: input.body,
-    isBase64Encoded: false,
+    isBase64Encoded: input.isBase64Encoded ?? false,
     claims: input.claims,
     scopes: input.scopes,
     sourceIp: input.sourceIp,

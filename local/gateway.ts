@@ -3,6 +3,7 @@
 // the payload 2.0 event, invoke the handler within its timeout, shape the result into an HTTP
 // response and add the CORS headers. Pure: no sockets, ports or processes (those are server.ts's),
 // so local/test/gateway.test.ts checks it directly.
+import { isUtf8 } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { DeployedCors } from '../harness/deployed.ts';
 import { matchRoute, type Route } from './contract.ts';
@@ -94,7 +95,8 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
       rawPath,
       rawQueryString,
       headers: request.headers,
-      body: request.body.toString('utf8'),
+      // Bytes that are not UTF-8 go to the handler as base64, so it sees them rather than U+FFFD.
+      ...(isUtf8(request.body) ? { body: request.body.toString('utf8') } : { body: request.body.toString('base64'), isBase64Encoded: true }),
       sourceIp: request.sourceIp,
       routeKey: matched.routeKey,
       pathParameters,

@@ -52,6 +52,17 @@ describe('the local gateway', () => {
     assert.equal(answer.response.headers['content-length'], String(answer.response.body.length));
   });
 
+  it('passes a body that is not UTF-8 as base64, so the function sees its bytes', async () => {
+    const { handle } = gateway();
+    const bytes = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xe9, 0x22, 0x7d]);
+    const binary = bodyOf(await handle(request({ body: bytes })));
+    assert.equal(binary.isBase64Encoded, true);
+    assert.deepEqual(Buffer.from(binary.body, 'base64'), bytes);
+    const text = bodyOf(await handle(request({ body: Buffer.from('{"a":"é"}') })));
+    assert.equal(text.isBase64Encoded, false);
+    assert.equal(text.body, '{"a":"é"}');
+  });
+
   it('answers what API Gateway answers before the function runs', async () => {
     const { handle } = gateway();
     const cases: Array<[Partial<GatewayRequest>, number]> = [

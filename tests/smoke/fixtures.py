@@ -66,7 +66,7 @@ class Users:
     @staticmethod
     def new_payload() -> dict[str, Any]:
         marker = uuid.uuid4().hex[:12]
-        return {"email": f"smoke-{marker}@example.com", "name": f"Smoke Test {marker}"}
+        return {"email": f"smoke-{marker}@example.com", "name": f"Smoke Test {marker}", "status": "active"}
 
     def post(self, client: ApiClient, payload: Any) -> Response:
         """POST /users through ``client``; whatever it creates is deleted at teardown."""

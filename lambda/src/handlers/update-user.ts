@@ -3,13 +3,14 @@ import { sharedUsersRepository } from '../lib/users-repository.ts';
 import { parseIfMatch, parseJsonBody, validateUserId, validateUserInput } from '../lib/validation.ts';
 
 /**
- * PUT /users/{userId}: full replacement of the mutable fields (omitted optional fields return to
- * their defaults). Honours If-Match (412 when stale); never creates a user (404 when absent).
+ * PUT /users/{userId}: full replacement of the client-writable fields: email, name and status are
+ * required, an omitted phoneNumber is removed. Honours If-Match (412 when stale); never creates a
+ * user (404 when absent).
  */
 export const handler = apiHandler('updateUser', async (event) => {
   const userId = validateUserId(event.pathParameters?.userId);
   const expected = parseIfMatch(event.headers?.['if-match']);
-  const input = validateUserInput(parseJsonBody(event.body, event.isBase64Encoded));
+  const input = validateUserInput(parseJsonBody(event.body, event.isBase64Encoded, event.headers?.['content-type']), 'replace');
   const result = await sharedUsersRepository().replace(userId, input, expected);
   switch (result.outcome) {
     case 'ok':

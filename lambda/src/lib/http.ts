@@ -2,7 +2,7 @@
  * JSON responses, the mapping from errors to HTTP, and the wrapper every handler goes through.
  *
  * Error body (relied on by clients, keep exactly):
- *   {"error": {"code": "<PascalCase>", "message": "<sentence>", "field": "<only for ValidationFailed>"}}
+ *   {"error": {"code": "<PascalCase>", "message": "<sentence>", "field": "<what was wrong, for 400/413/415>"}}
  * Every response carries Content-Type: application/json.
  */
 import type {
@@ -18,7 +18,14 @@ import { StoreUnavailableError, type User } from './domain.ts';
 import { ValidationError } from './validation.ts';
 import { traceOperation, type OperationSubsegment } from './xray.ts';
 
-export type ErrorCode = 'ValidationFailed' | 'NotFound' | 'PreconditionFailed' | 'ServiceUnavailable' | 'InternalError';
+export type ErrorCode =
+  | 'ValidationFailed'
+  | 'NotFound'
+  | 'PreconditionFailed'
+  | 'PayloadTooLarge'
+  | 'UnsupportedMediaType'
+  | 'ServiceUnavailable'
+  | 'InternalError';
 
 export type Response = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> };
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer | APIGatewayProxyEventV2;
@@ -83,7 +90,7 @@ export interface Classified {
 
 export function responseForError(error: unknown): Classified {
   if (error instanceof ValidationError) {
-    return { response: errorResponse(400, 'ValidationFailed', error.message, error.field), unexpected: false };
+    return { response: errorResponse(error.status, OUTCOME_BY_STATUS[error.status] ?? 'ValidationFailed', error.message, error.field), unexpected: false };
   }
   if (error instanceof StoreUnavailableError) return { response: serviceUnavailable(), unexpected: false };
   return { response: internalError(), unexpected: true };
@@ -93,6 +100,8 @@ const OUTCOME_BY_STATUS: Record<number, ErrorCode> = {
   400: 'ValidationFailed',
   404: 'NotFound',
   412: 'PreconditionFailed',
+  413: 'PayloadTooLarge',
+  415: 'UnsupportedMediaType',
   503: 'ServiceUnavailable',
 };
 

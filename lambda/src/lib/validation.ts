@@ -14,14 +14,26 @@ export const LIMITS = {
   listMax: 100,
 } as const;
 
+/** A request the handlers refuse: 400 unless a subclass says otherwise; `field` names what was wrong. */
 export class ValidationError extends Error {
   readonly field: string;
+  readonly status: 400 | 413 | 415 = 400;
 
   constructor(field: string, message: string) {
     super(message);
     this.name = 'ValidationError';
     this.field = field;
   }
+}
+
+/** The body is over LIMITS.bodyMaxBytes (413). */
+export class PayloadTooLargeError extends ValidationError {
+  override readonly status = 413;
+}
+
+/** The body's Content-Type is not one the operation reads (415). */
+export class UnsupportedMediaTypeError extends ValidationError {
+  override readonly status = 415;
 }
 
 const WRITABLE_FIELDS = new Set(['email', 'name', 'status', 'phoneNumber']);
@@ -34,14 +46,33 @@ const E164 = /^\+[1-9][0-9]{1,14}$/;
 // Control characters (C0, DEL, C1) and the Unicode line/paragraph separators.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
-/** Body bytes as text: API Gateway sets isBase64Encoded for binary payloads. */
-export function parseJsonBody(body: string | undefined, isBase64Encoded: boolean | undefined): unknown {
+export const JSON_MEDIA_TYPE = 'application/json';
+
+/**
+ * The request body as JSON. Checked in this order, each failure naming its field: a body is
+ * present (400), its Content-Type is one of `mediaTypes` with no charset but UTF-8 (415), it is at
+ * most LIMITS.bodyMaxBytes (413), its bytes are UTF-8 (400: never silently read as U+FFFD), and it
+ * parses (400). API Gateway sets isBase64Encoded when it passes the bytes through as base64.
+ */
+export function parseJsonBody(
+  body: string | undefined,
+  isBase64Encoded: boolean | undefined,
+  contentType: string | undefined,
+  mediaTypes: readonly string[] = [JSON_MEDIA_TYPE],
+): unknown {
   if (body === undefined || body === null || body === '') throw new ValidationError('body', 'body is required');
+  requireMediaType(contentType, mediaTypes);
+  if (!isBase64Encoded && !body.isWellFormed()) throw new ValidationError('body', 'body must be valid UTF-8');
   const buffer = isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
   if (buffer.length > LIMITS.bodyMaxBytes) {
-    throw new ValidationError('body', `body must be at most ${LIMITS.bodyMaxBytes} bytes`);
+    throw new PayloadTooLargeError('body', `body must be at most ${LIMITS.bodyMaxBytes} bytes`);
   }
-  const text = buffer.toString('utf8');
+  let text: string;
+  try {
+    text = STRICT_UTF8.decode(buffer);
+  } catch {
+    throw new ValidationError('body', 'body must be valid UTF-8');
+  }
   if (text.trim() === '') throw new ValidationError('body', 'body is required');
   try {
     return JSON.parse(text) as unknown;
@@ -50,8 +81,29 @@ export function parseJsonBody(body: string | undefined, isBase64Encoded: boolean
   }
 }
 
-/** Create and full replacement share one shape: email and name required, status and phoneNumber optional. */
-export function validateUserInput(value: unknown): UserInput {
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** `type/subtype` with optional parameters; a charset other than UTF-8 is refused, as JSON is UTF-8. */
+function requireMediaType(contentType: string | undefined, mediaTypes: readonly string[]): void {
+  const expected = mediaTypes.join(' or ');
+  const [essence = '', ...parameters] = (contentType ?? '').split(';').map((part) => part.trim().toLowerCase());
+  if (!mediaTypes.includes(essence)) {
+    throw new UnsupportedMediaTypeError('Content-Type', `Content-Type must be ${expected}`);
+  }
+  for (const parameter of parameters) {
+    const [name, value = ''] = parameter.split('=').map((part) => part.trim());
+    if (name === 'charset' && value.replace(/^"(.*)"$/, '$1') !== 'utf-8') {
+      throw new UnsupportedMediaTypeError('Content-Type', `Content-Type must be ${expected} in UTF-8`);
+    }
+  }
+}
+
+/**
+ * Create and full replacement share one shape: email and name are required, phoneNumber is
+ * optional (absent: none). status defaults to active on create; a replacement must give it, so
+ * that a PUT never silently reactivates a suspended user.
+ */
+export function validateUserInput(value: unknown, purpose: 'create' | 'replace' = 'create'): UserInput {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ValidationError('body', 'body must be a JSON object');
   }
@@ -66,7 +118,7 @@ export function validateUserInput(value: unknown): UserInput {
   const input: UserInput = {
     email: validateEmail(record.email),
     name: validateName(record.name),
-    status: validateStatus(record.status),
+    status: validateStatus(record.status, purpose),
   };
   const phoneNumber = validatePhoneNumber(record.phoneNumber);
   if (phoneNumber !== undefined) input.phoneNumber = phoneNumber;
@@ -91,16 +143,33 @@ export function validateEmail(value: unknown): string {
 export function validateName(value: unknown): string {
   if (value === undefined) throw new ValidationError('name', 'name is required');
   if (typeof value !== 'string') throw new ValidationError('name', 'name must be a string');
-  const name = value.trim();
+  // A lone surrogate (from a JSON \\ud800 escape) has no UTF-8 encoding and no glyph.
+  if (!value.isWellFormed()) throw new ValidationError('name', 'name must not contain lone surrogates');
+  // NFC, so that one name typed on two keyboards is stored (and compared) as one string.
+  const name = value.normalize('NFC').trim();
   if (name === '') throw new ValidationError('name', 'name must not be empty');
   if ([...name].length > LIMITS.nameMaxLength) {
     throw new ValidationError('name', `name must be at most ${LIMITS.nameMaxLength} characters`);
   }
   if (CONTROL.test(name)) throw new ValidationError('name', 'name must not contain control characters');
+  if (BIDI_CONTROL.test(name)) {
+    throw new ValidationError('name', 'name must not contain bidirectional embeddings, overrides or isolates');
+  }
+  if (INVISIBLE_ONLY.test(name)) throw new ValidationError('name', 'name must contain a visible character');
   return name;
 }
 
-export function validateStatus(value: unknown): UserStatus {
+// Embeddings and overrides (U+202A..U+202E) and isolates (U+2066..U+2069) reorder the text shown
+// around a name; the marks U+200E/U+200F are left alone, as right-to-left names may need them.
+const BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069]/u;
+// Nothing but spaces, default-ignorable characters (zero-width spaces and joiners, fillers) and
+// the blank braille pattern, which render as nothing.
+const INVISIBLE_ONLY = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800]+$/u;
+
+export function validateStatus(value: unknown, purpose: 'create' | 'replace' = 'create'): UserStatus {
+  if (value === undefined && purpose === 'replace') {
+    throw new ValidationError('status', 'status is required: PUT replaces every client-writable field');
+  }
   if (value === undefined) return 'active';
   if (typeof value !== 'string' || !(USER_STATUSES as readonly string[]).includes(value)) {
     throw new ValidationError('status', `status must be one of: ${USER_STATUSES.join(', ')}`);

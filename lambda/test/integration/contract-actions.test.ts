@@ -63,7 +63,7 @@ function declared(name: keyof Handlers): string[] {
   return [...operation.dynamodbActions];
 }
 
-const newUser = () => ({ email: `actions-${randomBytes(4).toString('hex')}@example.com`, name: 'Least Privilege' });
+const newUser = () => ({ email: `actions-${randomBytes(4).toString('hex')}@example.com`, name: 'Least Privilege', status: 'active' });
 const MISSING_USER = '01900000-0000-7000-8000-000000000000';
 
 describe('each handler calls exactly the DynamoDB actions the contract grants it', () => {

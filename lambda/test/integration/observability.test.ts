@@ -60,7 +60,7 @@ describe('logs and metrics', () => {
       await invoke(env.handlers.getUser, apiEvent({ method: 'GET', path: '/users/{userId}', pathParameters: { userId } }));
       await invoke(
         env.handlers.updateUser,
-        apiEvent({ method: 'PUT', path: '/users/{userId}', pathParameters: { userId }, body: { email: EMAIL, name: NAME } }),
+        apiEvent({ method: 'PUT', path: '/users/{userId}', pathParameters: { userId }, body: { email: EMAIL, name: NAME, status: 'active' } }),
       );
       await invoke(env.handlers.listUsers, apiEvent({ method: 'GET', path: '/users' }));
     });

@@ -33,7 +33,7 @@ after(async () => {
 });
 
 function requests(): Array<[string, () => Promise<Reply>]> {
-  const body = { email: 'down@example.com', name: 'Down' };
+  const body = { email: 'down@example.com', name: 'Down', status: 'active' };
   const path = '/users/{userId}';
   return [
     ['create', () => invoke(handlers.createUser, apiEvent({ method: 'POST', path: '/users', body }))],

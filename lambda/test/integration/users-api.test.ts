@@ -175,17 +175,25 @@ describe('PUT /users/{userId}', () => {
 
   it('updates unconditionally without If-Match and with If-Match *', async () => {
     const created = (await newUser()).body;
-    assert.equal((await update(created.userId, { email: 'x@example.com', name: 'X' })).body.version, 2);
-    const star = await update(created.userId, { email: 'y@example.com', name: 'Y' }, { 'If-Match': '*' });
+    assert.equal((await update(created.userId, { email: 'x@example.com', name: 'X', status: 'active' })).body.version, 2);
+    const star = await update(created.userId, { email: 'y@example.com', name: 'Y', status: 'suspended' }, { 'If-Match': '*' });
     assert.equal(star.status, 200);
     assert.equal(star.headers.ETag, '"3"');
-    assert.equal(star.body.status, 'active', 'status returns to its default when omitted');
+    assert.equal(star.body.status, 'suspended');
+  });
+
+  it('needs status: a full replacement never silently reactivates a suspended user', async () => {
+    const created = (await newUser({ status: 'suspended' })).body;
+    assertError(await update(created.userId, { email: created.email, name: 'Renamed' }), 400, 'ValidationFailed', 'status');
+    const item = await env.getItem(created.userId, created.createdDate);
+    assert.equal(item?.status, 'suspended');
+    assert.equal(item?.version, 1);
   });
 
   it('answers 412 for a stale If-Match and leaves the item unchanged', async () => {
     const created = (await newUser()).body;
-    assert.equal((await update(created.userId, { email: 'v2@example.com', name: 'V2' })).status, 200);
-    const stale = await update(created.userId, { email: 'stale@example.com', name: 'Stale' }, { 'If-Match': '"1"' });
+    assert.equal((await update(created.userId, { email: 'v2@example.com', name: 'V2', status: 'active' })).status, 200);
+    const stale = await update(created.userId, { email: 'stale@example.com', name: 'Stale', status: 'active' }, { 'If-Match': '"1"' });
     assertError(stale, 412, 'PreconditionFailed');
     const item = await env.getItem(created.userId, created.createdDate);
     assert.equal(item?.version, 2);
@@ -196,7 +204,7 @@ describe('PUT /users/{userId}', () => {
     for (let round = 0; round < 5; round++) {
       const created = (await newUser()).body;
       const replies = await Promise.all(
-        ['a', 'b', 'c'].map((tag) => update(created.userId, { email: `${tag}@example.com`, name: tag }, { 'If-Match': '"1"' })),
+        ['a', 'b', 'c'].map((tag) => update(created.userId, { email: `${tag}@example.com`, name: tag, status: 'active' }, { 'If-Match': '"1"' })),
       );
       const statuses = replies.map((r) => r.status).sort();
       assert.deepEqual(statuses, [200, 412, 412]);
@@ -210,9 +218,9 @@ describe('PUT /users/{userId}', () => {
   it('answers 404 for a missing user and does not create it', async () => {
     const userId = uuidv7();
     const count = (await env.scanAll()).length;
-    assertError(await update(userId, { email: 'ghost@example.com', name: 'Ghost' }), 404, 'NotFound');
-    assertError(await update(userId, { email: 'ghost@example.com', name: 'Ghost' }, { 'If-Match': '*' }), 404, 'NotFound');
-    assertError(await update(userId, { email: 'ghost@example.com', name: 'Ghost' }, { 'If-Match': '"1"' }), 404, 'NotFound');
+    assertError(await update(userId, { email: 'ghost@example.com', name: 'Ghost', status: 'active' }), 404, 'NotFound');
+    assertError(await update(userId, { email: 'ghost@example.com', name: 'Ghost', status: 'active' }, { 'If-Match': '*' }), 404, 'NotFound');
+    assertError(await update(userId, { email: 'ghost@example.com', name: 'Ghost', status: 'active' }, { 'If-Match': '"1"' }), 404, 'NotFound');
     assert.equal((await env.scanAll()).length, count);
     assert.equal((await env.scanAll()).some((item) => item.userId === userId), false);
   });
@@ -223,17 +231,69 @@ describe('PUT /users/{userId}', () => {
     assertError(await update(created.userId, { name: 'No Email' }), 400, 'ValidationFailed', 'email');
     assertError(await update(created.userId, { ...created }), 400, 'ValidationFailed', 'userId');
     assertError(
-      await update(created.userId, { email: 'a@b.co', name: 'A', createdDate: '2001-01-01T00:00:00.000Z' }),
+      await update(created.userId, { email: 'a@b.co', name: 'A', createdDate: '2001-01-01T00:00:00.000Z', status: 'active' }),
       400,
       'ValidationFailed',
       'createdDate',
     );
     for (const ifMatch of ['1', 'W/"1"', '"one"', '']) {
-      assertError(await update(created.userId, { email: 'a@b.co', name: 'A' }, { 'If-Match': ifMatch }), 400, 'ValidationFailed', 'If-Match');
+      assertError(await update(created.userId, { email: 'a@b.co', name: 'A', status: 'active' }, { 'If-Match': ifMatch }), 400, 'ValidationFailed', 'If-Match');
     }
-    assertError(await update('nope', { email: 'a@b.co', name: 'A' }), 400, 'ValidationFailed', 'userId');
+    assertError(await update('nope', { email: 'a@b.co', name: 'A', status: 'active' }), 400, 'ValidationFailed', 'userId');
     const item = await env.getItem(created.userId, created.createdDate);
     assert.equal(item?.version, 1);
+  });
+});
+
+describe('request bodies', () => {
+  const rawBody = (method: 'POST' | 'PUT', body: string, headers: Record<string, string>, options: { base64?: boolean; userId?: string } = {}) =>
+    invoke(
+      method === 'POST' ? env.handlers.createUser : env.handlers.updateUser,
+      apiEvent({
+        method,
+        path: method === 'POST' ? '/users' : USER_PATH,
+        ...(options.userId ? { pathParameters: { userId: options.userId } } : {}),
+        body,
+        headers,
+        ...(options.base64 ? { base64: true } : {}),
+      }),
+    );
+
+  it('answers a body that is not JSON by its Content-Type with 415, writing nothing', async () => {
+    const created = (await newUser()).body;
+    const count = (await env.scanAll()).length;
+    const valid = JSON.stringify({ email: 'typed@example.com', name: 'Typed', status: 'active' });
+    for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=iso-8859-1']) {
+      assertError(await rawBody('POST', valid, { 'content-type': contentType }), 415, 'UnsupportedMediaType', 'Content-Type');
+      assertError(await rawBody('PUT', valid, { 'content-type': contentType }, { userId: created.userId }), 415, 'UnsupportedMediaType', 'Content-Type');
+    }
+    assert.equal((await env.scanAll()).length, count);
+    assert.equal((await env.getItem(created.userId, created.createdDate))?.version, 1);
+    assert.equal((await rawBody('POST', valid, { 'content-type': 'application/json; charset=UTF-8' })).status, 201);
+  });
+
+  it('answers a body over the limit with 413, writing nothing', async () => {
+    const created = (await newUser()).body;
+    const count = (await env.scanAll()).length;
+    const oversized = JSON.stringify({ email: 'big@example.com', name: 'Big', status: 'active', padding: 'x'.repeat(16 * 1024) });
+    assertError(await rawBody('POST', oversized, { 'content-type': 'application/json' }), 413, 'PayloadTooLarge', 'body');
+    assertError(await rawBody('PUT', oversized, { 'content-type': 'application/json' }, { userId: created.userId }), 413, 'PayloadTooLarge', 'body');
+    assert.equal((await env.scanAll()).length, count);
+  });
+
+  it('answers bytes that are not UTF-8 with 400 and stores NFC names', async () => {
+    const latin1 = Buffer.concat([Buffer.from('{"email":"jose@example.com","name":"Jos'), Buffer.from([0xe9]), Buffer.from('"}')]);
+    const count = (await env.scanAll()).length;
+    assertError(await rawBody('POST', latin1.toString('base64'), { 'content-type': 'application/json' }, { base64: true }), 400, 'ValidationFailed', 'body');
+    assert.equal((await env.scanAll()).length, count);
+
+    const decomposed = await create({ email: 'nfc@example.com', name: 'Jose\u0301' });
+    assert.equal(decomposed.status, 201);
+    assert.equal(decomposed.body.name, 'Jos\u00e9');
+    assert.equal((await storedUser(decomposed.body.userId, decomposed.body.createdDate))?.name, 'Jos\u00e9');
+    assertError(await create({ email: 'rlo@example.com', name: 'Ada\u202eecalovel' }), 400, 'ValidationFailed', 'name');
+    assertError(await create({ email: 'zwsp@example.com', name: '\u200b\u200b' }), 400, 'ValidationFailed', 'name');
+    assertError(await rawBody('POST', '{"email":"lone@example.com","name":"A\\ud800"}', { 'content-type': 'application/json' }), 400, 'ValidationFailed', 'name');
   });
 });
 
@@ -251,7 +311,7 @@ describe('DELETE /users/{userId}', () => {
 
   it('honours If-Match: 412 when stale, 204 when current or *', async () => {
     const first = (await newUser()).body;
-    assert.equal((await update(first.userId, { email: 'v2@example.com', name: 'V2' })).status, 200);
+    assert.equal((await update(first.userId, { email: 'v2@example.com', name: 'V2', status: 'active' })).status, 200);
     assertError(await remove(first.userId, { 'If-Match': '"1"' }), 412, 'PreconditionFailed');
     assert.ok(await env.getItem(first.userId, first.createdDate));
     assert.equal((await remove(first.userId, { 'If-Match': '"2"' })).status, 204);
@@ -267,7 +327,7 @@ describe('DELETE /users/{userId}', () => {
     assertError(await remove(created.userId, { 'If-Match': '"1"' }), 404, 'NotFound');
     assertError(await remove(created.userId, { 'If-Match': '*' }), 404, 'NotFound');
     assertError(await remove(uuidv7()), 404, 'NotFound');
-    assertError(await update(created.userId, { email: 'back@example.com', name: 'Back' }), 404, 'NotFound');
+    assertError(await update(created.userId, { email: 'back@example.com', name: 'Back', status: 'active' }), 404, 'NotFound');
     assert.equal((await env.scanAll()).length, count);
     assert.equal(await env.getItem(created.userId, created.createdDate), undefined);
   });

@@ -140,7 +140,7 @@ describe('X-Ray subsegments', () => {
     const userId = uuidv7();
     const reply = await invoke(
       env.handlers.updateUser,
-      apiEvent({ method: 'PUT', path: '/users/{userId}', pathParameters: { userId }, body: { email: 'gone@example.com', name: 'Gone' } }),
+      apiEvent({ method: 'PUT', path: '/users/{userId}', pathParameters: { userId }, body: { email: 'gone@example.com', name: 'Gone', status: 'active' } }),
     );
     assert.equal(reply.status, 404);
     const { op, calls } = split(await datagramsOf(trace, 2), 'updateUser');

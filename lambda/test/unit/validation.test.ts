@@ -6,16 +6,19 @@ import {
   parseIfMatch,
   parseJsonBody,
   parseLimit,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
   validateUserId,
   validateUserInput,
   ValidationError,
 } from '../../src/lib/validation.ts';
 import { encodeCursor, keyOf, uuidv7 } from '../../src/lib/user-keys.ts';
 
-function rejects(fn: () => unknown, field: string, message?: RegExp): void {
+function rejects(fn: () => unknown, field: string, message?: RegExp, status = 400): void {
   assert.throws(fn, (error: unknown) => {
     assert.ok(error instanceof ValidationError, `expected a ValidationError, got ${String(error)}`);
     assert.equal(error.field, field);
+    assert.equal(error.status, status);
     if (message) assert.match(error.message, message);
     return true;
   });
@@ -95,21 +98,94 @@ describe('validateUserInput', () => {
 });
 
 describe('parseJsonBody', () => {
+  const JSON_TYPE = 'application/json';
+
   it('parses plain and base64-encoded JSON', () => {
-    assert.deepEqual(parseJsonBody('{"a":1}', false), { a: 1 });
-    assert.deepEqual(parseJsonBody(Buffer.from('{"a":"é"}').toString('base64'), true), { a: 'é' });
+    assert.deepEqual(parseJsonBody('{"a":1}', false, JSON_TYPE), { a: 1 });
+    assert.deepEqual(parseJsonBody(Buffer.from('{"a":"é"}').toString('base64'), true, JSON_TYPE), { a: 'é' });
   });
 
   it('rejects missing, empty and non-JSON bodies', () => {
-    rejects(() => parseJsonBody(undefined, false), 'body', /required/);
-    rejects(() => parseJsonBody('', false), 'body', /required/);
-    rejects(() => parseJsonBody('  \n', false), 'body', /required/);
-    rejects(() => parseJsonBody('{"a":', false), 'body', /valid JSON/);
-    rejects(() => parseJsonBody('{"a":1}', true), 'body', /valid JSON/);
+    rejects(() => parseJsonBody(undefined, false, JSON_TYPE), 'body', /required/);
+    rejects(() => parseJsonBody('', false, JSON_TYPE), 'body', /required/);
+    rejects(() => parseJsonBody('  \n', false, JSON_TYPE), 'body', /required/);
+    rejects(() => parseJsonBody('{"a":', false, JSON_TYPE), 'body', /valid JSON/);
+    rejects(() => parseJsonBody('{"a":1}', true, JSON_TYPE), 'body', /valid JSON/);
   });
 
-  it('rejects oversized bodies', () => {
-    rejects(() => parseJsonBody(JSON.stringify({ name: 'x'.repeat(LIMITS.bodyMaxBytes) }), false), 'body', /at most/);
+  it('answers an oversized body with 413', () => {
+    const limit = JSON.stringify({ name: 'x'.repeat(LIMITS.bodyMaxBytes - 11) });
+    assert.equal(Buffer.byteLength(limit), LIMITS.bodyMaxBytes);
+    assert.deepEqual(Object.keys(parseJsonBody(limit, false, JSON_TYPE) as object), ['name']);
+    const over = JSON.stringify({ name: 'x'.repeat(LIMITS.bodyMaxBytes - 10) });
+    rejects(() => parseJsonBody(over, false, JSON_TYPE), 'body', /at most 16384 bytes/, 413);
+    rejects(() => parseJsonBody(Buffer.from(over).toString('base64'), true, JSON_TYPE), 'body', /at most/, 413);
+    assert.throws(() => parseJsonBody(over, false, JSON_TYPE), PayloadTooLargeError);
+  });
+
+  it('reads JSON in UTF-8 only, answering any other media type with 415', () => {
+    for (const accepted of ['application/json', 'Application/JSON', 'application/json; charset=utf-8', 'application/json;charset="UTF-8"']) {
+      assert.deepEqual(parseJsonBody('{"a":1}', false, accepted), { a: 1 }, accepted);
+    }
+    for (const refused of [undefined, '', 'text/plain', 'application/x-www-form-urlencoded', 'application/jsonx', 'application/json; charset=latin1', 'application/merge-patch+json']) {
+      rejects(() => parseJsonBody('{"a":1}', false, refused), 'Content-Type', /must be application\/json/, 415);
+    }
+    assert.throws(() => parseJsonBody('{"a":1}', false, 'text/plain'), UnsupportedMediaTypeError);
+    // An operation may name the media types it reads.
+    const patchTypes = ['application/merge-patch+json'];
+    assert.deepEqual(parseJsonBody('{"a":null}', false, 'application/merge-patch+json', patchTypes), { a: null });
+    rejects(() => parseJsonBody('{}', false, JSON_TYPE, patchTypes), 'Content-Type', /application\/merge-patch\+json/, 415);
+  });
+
+  it('refuses bytes that are not UTF-8 rather than reading them as U+FFFD', () => {
+    const latin1 = Buffer.concat([Buffer.from('{"name":"Jos'), Buffer.from([0xe9]), Buffer.from('"}')]);
+    rejects(() => parseJsonBody(latin1.toString('base64'), true, JSON_TYPE), 'body', /valid UTF-8/);
+    const overlong = Buffer.from([0x7b, 0x22, 0xc0, 0xaf, 0x22, 0x3a, 0x31, 0x7d]);
+    rejects(() => parseJsonBody(overlong.toString('base64'), true, JSON_TYPE), 'body', /valid UTF-8/);
+    // A text body holding a lone surrogate has no UTF-8 encoding either.
+    rejects(() => parseJsonBody('{"name":"\ud800"}', false, JSON_TYPE), 'body', /valid UTF-8/);
+    assert.deepEqual(parseJsonBody(Buffer.from('{"name":"José"}').toString('base64'), true, JSON_TYPE), { name: 'José' });
+  });
+});
+
+describe('text fields', () => {
+  const named = (name: unknown) => validateUserInput({ email: 'a@b.co', name });
+
+  it('stores names in NFC', () => {
+    const decomposed = 'Jose\u0301 Ban\u0303o';
+    assert.equal(named(decomposed).name, 'José Baño');
+    assert.equal(named(decomposed).name, named('José Baño').name);
+    assert.equal(named('Ａｄａ').name, 'Ａｄａ', 'NFC, not NFKC: full-width letters are kept');
+  });
+
+  it('refuses bidirectional embeddings, overrides and isolates', () => {
+    for (const control of ['\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069']) {
+      rejects(() => named(`Ada${control}ecalovel`), 'name', /bidirectional/);
+    }
+    assert.equal(named('\u05e9\u05dc\u05d5\u05dd \u200fAda').name, '\u05e9\u05dc\u05d5\u05dd \u200fAda', 'a right-to-left mark is allowed');
+  });
+
+  it('refuses names made only of invisible characters', () => {
+    for (const invisible of ['\u200b', '\u200b\u200c\u200d', '\u2060\ufeff\u00ad', '\u3164', '\u115f\u1160', '\u2800', '\u3000\u200b']) {
+      rejects(() => named(invisible), 'name', /visible character|must not be empty/);
+    }
+    assert.equal(named('A\u200dB').name, 'A\u200dB', 'a joiner between visible letters is kept');
+  });
+
+  it('refuses lone surrogates and control characters', () => {
+    rejects(() => named('Ada\ud800'), 'name', /lone surrogates/);
+    rejects(() => named(JSON.parse('"\\udfff Ada"')), 'name', /lone surrogates/);
+    for (const control of ['\u0000', '\u001b', '\u007f', '\u0085', '\u2028']) rejects(() => named(`A${control}B`), 'name', /control characters/);
+    assert.equal(named('😀 Ada').name, '😀 Ada', 'a surrogate pair is one well-formed character');
+  });
+});
+
+describe('full replacement', () => {
+  it('needs status, so that a PUT never silently reactivates a suspended user', () => {
+    rejects(() => validateUserInput({ email: 'a@b.co', name: 'A' }, 'replace'), 'status', /status is required/);
+    assert.equal(validateUserInput({ email: 'a@b.co', name: 'A', status: 'suspended' }, 'replace').status, 'suspended');
+    assert.equal(validateUserInput({ email: 'a@b.co', name: 'A' }, 'create').status, 'active');
+    assert.equal(validateUserInput({ email: 'a@b.co', name: 'A', status: 'active' }, 'replace').phoneNumber, undefined);
   });
 });
 
