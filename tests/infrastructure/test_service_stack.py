@@ -329,7 +329,7 @@ def test_cors_comes_from_config_without_credentials(dev: Template, prod: Templat
             "CorsConfiguration": {
                 "AllowOrigins": ["http://localhost:5173", "https://dev.users.example.com"],
                 "AllowMethods": ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-                "AllowHeaders": ["authorization", "content-type", "if-match"],
+                "AllowHeaders": ["authorization", "content-type", "if-match", "if-none-match"],
                 "ExposeHeaders": ["etag", "location", "retry-after"],
                 "AllowCredentials": False,
                 "MaxAge": 3600,

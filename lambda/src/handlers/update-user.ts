@@ -1,6 +1,6 @@
 import { apiHandler, notFound, preconditionFailed, userResponse } from '../lib/http.ts';
 import { sharedUsersRepository } from '../lib/users-repository.ts';
-import { parseIfMatch, parseJsonBody, validateUserId, validateUserInput } from '../lib/validation.ts';
+import { parseJsonBody, parseWritePreconditions, validateUserId, validateUserInput } from '../lib/validation.ts';
 
 /**
  * PUT /users/{userId}: full replacement of the client-writable fields: email, name and status are
@@ -9,9 +9,9 @@ import { parseIfMatch, parseJsonBody, validateUserId, validateUserInput } from '
  */
 export const handler = apiHandler('updateUser', async (event) => {
   const userId = validateUserId(event.pathParameters?.userId);
-  const expected = parseIfMatch(event.headers?.['if-match']);
+  const preconditions = parseWritePreconditions(event.headers);
   const input = validateUserInput(parseJsonBody(event.body, event.isBase64Encoded, event.headers?.['content-type']), 'replace');
-  const result = await sharedUsersRepository().replace(userId, input, expected);
+  const result = await sharedUsersRepository().replace(userId, input, preconditions);
   switch (result.outcome) {
     case 'ok':
       return userResponse(200, result.user);

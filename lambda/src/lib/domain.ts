@@ -23,8 +23,17 @@ export interface User extends UserInput {
   version: number;
 }
 
-/** `undefined`: unconditional; `'any'`: If-Match `*`; a number: the version the client last saw. */
-export type ExpectedVersion = number | 'any' | undefined;
+/**
+ * What a write requires of the user's current state, from RFC 9110's preconditions. Versions are
+ * those of the ETags the client listed that can match (strong ones for If-Match, any for
+ * If-None-Match); `'any'` stands for `*`.
+ */
+export interface WritePreconditions {
+  /** The user exists and (unless `'any'`) is at one of these versions; an absent user fails it (412). */
+  ifMatch?: 'any' | readonly number[];
+  /** The user is not at one of these versions (`'any'`: does not exist at all). */
+  ifNoneMatch?: 'any' | readonly number[];
+}
 
 export type WriteResult =
   | { outcome: 'ok'; user: User }
@@ -42,8 +51,8 @@ export interface UserPage {
 export interface UsersRepository {
   create(input: UserInput): Promise<User>;
   get(userId: string): Promise<User | undefined>;
-  replace(userId: string, input: UserInput, expected: ExpectedVersion): Promise<WriteResult>;
-  delete(userId: string, expected: ExpectedVersion): Promise<DeleteResult>;
+  replace(userId: string, input: UserInput, preconditions: WritePreconditions): Promise<WriteResult>;
+  delete(userId: string, preconditions: WritePreconditions): Promise<DeleteResult>;
   list(limit: number, startKey: UserKey | undefined): Promise<UserPage>;
 }
 

@@ -60,6 +60,11 @@ export function errorResponse(statusCode: number, code: ErrorCode, message: stri
   return json(statusCode, { error: { code, message, ...(field === undefined ? {} : { field }) } }, headers);
 }
 
+/** 304: the client's copy is current. No body, so no Content-Type; the ETag it validated. */
+export function notModified(version: number): Response {
+  return { statusCode: 304, headers: { 'Cache-Control': 'no-store', ETag: etagOf(version) } };
+}
+
 export function notFound(message = 'user not found'): Response {
   return errorResponse(404, 'NotFound', message);
 }

@@ -10,8 +10,8 @@
  * one round trip:
  *   create  PutItem     ConditionExpression attribute_not_exists(userId)
  *   get     GetItem     (strongly consistent, so the ETag it returns is current)
- *   update  UpdateItem  attribute_exists(userId) [AND version = :expected], not already this write
- *   delete  TransactWriteItems [Delete]  attribute_exists(userId) [AND version = :expected], with a
+ *   update  UpdateItem  attribute_exists(userId) [AND the preconditions], not already this write
+ *   delete  TransactWriteItems [Delete]  attribute_exists(userId) [AND the preconditions], with a
  *           ClientRequestToken
  *   list    Scan        Limit + ExclusiveStartKey
  * Update and delete ask for ReturnValuesOnConditionCheckFailure=ALL_OLD, so a failed condition
@@ -46,12 +46,12 @@ import {
 import {
   StoreUnavailableError,
   type DeleteResult,
-  type ExpectedVersion,
   type User,
   type UserInput,
   type UserPage,
   type UsersRepository,
   type WriteResult,
+  type WritePreconditions,
 } from './domain.ts';
 import { createDynamoDbClient } from './dynamodb-client.ts';
 import { randomUUID } from 'node:crypto';
@@ -111,7 +111,7 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
       return result.Item ? toUser(result.Item) : undefined;
     },
 
-    async replace(userId, input, expected) {
+    async replace(userId, input, preconditions) {
       const names: Record<string, string> = {
         '#userId': 'userId',
         '#email': 'email',
@@ -147,7 +147,9 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
       } else {
         update = `SET ${set.join(', ')} REMOVE #phoneNumber`;
       }
-      const condition = `${conditionFor(expected, values)} AND ${NOT_THIS_WRITE}`;
+      const precondition = conditionFor(preconditions, values);
+      if (precondition === false) return { outcome: 'precondition_failed' };
+      const condition = `${precondition} AND ${NOT_THIS_WRITE}`;
       try {
         const result = await client.send(
           new UpdateCommand({
@@ -166,13 +168,14 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
         if (!isConditionalCheckFailed(error)) throw error;
         // Our own first attempt was applied: the item as it is now is what this write made it.
         if (tokenOf(error) === writeToken) return { outcome: 'ok', user: toUser(plainItem(error)) };
-        return conditionFailure(error);
+        return conditionFailure(error, preconditions);
       }
     },
 
-    async delete(userId, expected) {
+    async delete(userId, preconditions) {
       const values: Record<string, unknown> = {};
-      const condition = conditionFor(expected, values);
+      const condition = conditionFor(preconditions, values);
+      if (condition === false) return { outcome: 'precondition_failed' };
       try {
         // A one-item transaction, for its ClientRequestToken: DynamoDB answers a resend of the
         // same token (within 10 minutes) with success and no second effect, so a delete whose
@@ -186,8 +189,7 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
                   TableName: table(),
                   Key: keyOf(userId),
                   ConditionExpression: condition,
-                  ExpressionAttributeNames:
-                    typeof expected === 'number' ? { '#userId': 'userId', '#version': 'version' } : { '#userId': 'userId' },
+                  ExpressionAttributeNames: condition.includes('#version') ? { '#userId': 'userId', '#version': 'version' } : { '#userId': 'userId' },
                   ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
                   ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
                 },
@@ -198,7 +200,7 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
         return { outcome: 'ok' };
       } catch (error) {
         const reason = cancellationReason(error);
-        if (reason?.Code === 'ConditionalCheckFailed') return conditionFailure(reason);
+        if (reason?.Code === 'ConditionalCheckFailed') return conditionFailure(reason, preconditions);
         throw error;
       }
     },
@@ -230,8 +232,8 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
   return {
     create: (input) => translatingErrors(() => operations.create(input)),
     get: (userId) => translatingErrors(() => operations.get(userId)),
-    replace: (userId, input, expected) => translatingErrors(() => operations.replace(userId, input, expected)),
-    delete: (userId, expected) => translatingErrors(() => operations.delete(userId, expected)),
+    replace: (userId, input, preconditions) => translatingErrors(() => operations.replace(userId, input, preconditions)),
+    delete: (userId, preconditions) => translatingErrors(() => operations.delete(userId, preconditions)),
     list: (limit, startKey) => translatingErrors(() => operations.list(limit, startKey)),
   };
 }
@@ -257,12 +259,33 @@ export function sharedUsersRepository(): UsersRepository {
   return shared;
 }
 
-function conditionFor(expected: ExpectedVersion, values: Record<string, unknown>): string {
-  if (typeof expected === 'number') {
-    values[':expectedVersion'] = expected;
-    return 'attribute_exists(#userId) AND #version = :expectedVersion';
+/**
+ * A write's condition: the user exists, plus its preconditions (RFC 9110): If-Match as
+ * `#version IN (...)`, If-None-Match `*` as attribute_not_exists (never true of an existing user,
+ * so the write fails and ALL_OLD says whether it was there), If-None-Match tags as NOT IN.
+ * `false` when no state can satisfy it (an If-Match listing no tag of this API): 412 unasked.
+ */
+function conditionFor(preconditions: WritePreconditions, values: Record<string, unknown>): string | false {
+  const parts = ['attribute_exists(#userId)'];
+  const { ifMatch, ifNoneMatch } = preconditions;
+  if (typeof ifMatch === 'object') {
+    if (ifMatch.length === 0) return false;
+    parts.push(`#version IN (${placeholders('match', ifMatch, values)})`);
   }
-  return 'attribute_exists(#userId)';
+  if (ifNoneMatch === 'any') parts.push('attribute_not_exists(#userId)');
+  else if (typeof ifNoneMatch === 'object' && ifNoneMatch.length > 0) {
+    parts.push(`NOT (#version IN (${placeholders('noneMatch', ifNoneMatch, values)}))`);
+  }
+  return parts.join(' AND ');
+}
+
+function placeholders(prefix: string, versions: readonly number[], values: Record<string, unknown>): string {
+  return versions
+    .map((version, index) => {
+      values[`:${prefix}${index}`] = version;
+      return `:${prefix}${index}`;
+    })
+    .join(', ');
 }
 
 const UNAVAILABLE_ERROR_NAMES = new Set([
@@ -354,9 +377,17 @@ function isConditionalCheckFailed(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
-/** With ALL_OLD the exception carries the current item when it exists: then the version was stale. */
-function conditionFailure(error: unknown): { outcome: 'not_found' } | { outcome: 'precondition_failed' } {
-  return hasItem(error) ? { outcome: 'precondition_failed' } : { outcome: 'not_found' };
+/**
+ * With ALL_OLD the exception carries the current item when it exists: then a precondition failed
+ * (412). An absent user is 404, unless the client made If-Match a precondition: RFC 9110 makes
+ * If-Match false for a missing resource, so that is 412 too.
+ */
+function conditionFailure(
+  error: unknown,
+  preconditions: WritePreconditions,
+): { outcome: 'not_found' } | { outcome: 'precondition_failed' } {
+  if (hasItem(error) || preconditions.ifMatch !== undefined) return { outcome: 'precondition_failed' };
+  return { outcome: 'not_found' };
 }
 
 /** Copies only the known attributes, in a stable order. */

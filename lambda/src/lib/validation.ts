@@ -3,7 +3,7 @@
  * input always becomes a 400 and never reaches DynamoDB or the 500 path.
  */
 import { decodeCursor, isUuidV7, type UserKey } from './user-keys.ts';
-import { USER_STATUSES, type ExpectedVersion, type UserInput, type UserStatus } from './domain.ts';
+import { USER_STATUSES, type UserInput, type UserStatus, type WritePreconditions } from './domain.ts';
 
 export const LIMITS = {
   nameMaxLength: 200,
@@ -216,15 +216,63 @@ export function parseCursor(value: string | undefined): UserKey | undefined {
   return key;
 }
 
+/** At most this many entity-tags in one If-Match or If-None-Match (DynamoDB's IN takes 100). */
+export const MAX_ENTITY_TAGS = 50;
+
+/** `*`, or the entity-tags of an If-Match / If-None-Match list (RFC 9110 section 8.8.3). */
+export type EntityTags = '*' | ReadonlyArray<{ weak: boolean; opaque: string }>;
+
+// One list element: an optional weak prefix, the quoted opaque tag, then a comma or the end.
+const ENTITY_TAG = /^(W\/)?"([^"\u0000-\u0020\u007f]*)"[\t ]*(?:,|$)/;
+
 /**
- * If-Match is optional (absent: unconditional). When present it must be `*` or exactly one strong
- * ETag as returned by this API (`"<version>"`); weak tags and lists are rejected with 400.
+ * A conditional header as the RFC defines it: absent, `*`, or a comma-separated list of strong
+ * or weak entity-tags (empty list elements are ignored). Anything else is a 400 naming the header.
  */
-export function parseIfMatch(value: string | undefined): ExpectedVersion {
+export function parseEntityTags(header: 'If-Match' | 'If-None-Match', value: string | undefined): EntityTags | undefined {
   if (value === undefined) return undefined;
-  const trimmed = value.trim();
-  if (trimmed === '*') return 'any';
-  const match = /^"([1-9][0-9]{0,14})"$/.exec(trimmed);
-  if (!match?.[1]) throw new ValidationError('If-Match', 'If-Match must be * or a strong ETag such as "1"');
-  return Number(match[1]);
+  if (value.trim() === '*') return '*';
+  const tags: Array<{ weak: boolean; opaque: string }> = [];
+  let rest = value;
+  for (;;) {
+    rest = rest.replace(/^[\t ,]*/, '');
+    if (rest === '') break;
+    const match = ENTITY_TAG.exec(rest);
+    if (!match) break;
+    tags.push({ weak: match[1] !== undefined, opaque: match[2] ?? '' });
+    rest = rest.slice(match[0].length);
+  }
+  if (rest !== '' || tags.length === 0) {
+    throw new ValidationError(header, `${header} must be * or a list of entity-tags such as "1" or W/"1"`);
+  }
+  if (tags.length > MAX_ENTITY_TAGS) throw new ValidationError(header, `${header} must list at most ${MAX_ENTITY_TAGS} entity-tags`);
+  return tags;
+}
+
+/** The version an opaque tag of this API names ("<version>"), if it is one. */
+function versionOf(opaque: string): number | undefined {
+  return /^[1-9][0-9]{0,14}$/.test(opaque) ? Number(opaque) : undefined;
+}
+
+/**
+ * The versions a list can match: If-Match compares strongly (a weak tag never matches),
+ * If-None-Match weakly (W/"1" matches "1"). Tags this API never issued match nothing.
+ */
+export function matchableVersions(tags: EntityTags, comparison: 'strong' | 'weak'): 'any' | number[] {
+  if (tags === '*') return 'any';
+  const versions = tags
+    .filter((tag) => comparison === 'weak' || !tag.weak)
+    .map((tag) => versionOf(tag.opaque))
+    .filter((version): version is number => version !== undefined);
+  return [...new Set(versions)];
+}
+
+/** If-Match and If-None-Match of a PUT, PATCH or DELETE. */
+export function parseWritePreconditions(headers: Record<string, string | undefined> | undefined): WritePreconditions {
+  const ifMatch = parseEntityTags('If-Match', headers?.['if-match']);
+  const ifNoneMatch = parseEntityTags('If-None-Match', headers?.['if-none-match']);
+  return {
+    ...(ifMatch === undefined ? {} : { ifMatch: matchableVersions(ifMatch, 'strong') }),
+    ...(ifNoneMatch === undefined ? {} : { ifNoneMatch: matchableVersions(ifNoneMatch, 'weak') }),
+  };
 }

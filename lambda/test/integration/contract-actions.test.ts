@@ -87,7 +87,8 @@ describe('each handler calls exactly the DynamoDB actions the contract grants it
     const cases = [
       { userId: body.userId, ifMatch: '"1"', status: 200 },
       { userId: body.userId, ifMatch: '"1"', status: 412 },
-      { userId: MISSING_USER, ifMatch: '*', status: 404 },
+      { userId: MISSING_USER, ifMatch: '*', status: 412 },
+      { userId: MISSING_USER, ifMatch: '"1", "2"', status: 412 },
     ];
     for (const { userId, ifMatch, status } of cases) {
       const update = await observe(

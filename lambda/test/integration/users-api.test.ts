@@ -215,12 +215,14 @@ describe('PUT /users/{userId}', () => {
     }
   });
 
-  it('answers 404 for a missing user and does not create it', async () => {
+  it('answers 404 for a missing user (412 when If-Match made it a precondition) and does not create it', async () => {
     const userId = uuidv7();
     const count = (await env.scanAll()).length;
-    assertError(await update(userId, { email: 'ghost@example.com', name: 'Ghost', status: 'active' }), 404, 'NotFound');
-    assertError(await update(userId, { email: 'ghost@example.com', name: 'Ghost', status: 'active' }, { 'If-Match': '*' }), 404, 'NotFound');
-    assertError(await update(userId, { email: 'ghost@example.com', name: 'Ghost', status: 'active' }, { 'If-Match': '"1"' }), 404, 'NotFound');
+    const ghost = { email: 'ghost@example.com', name: 'Ghost', status: 'active' };
+    assertError(await update(userId, ghost), 404, 'NotFound');
+    assertError(await update(userId, ghost, { 'If-None-Match': '*' }), 404, 'NotFound');
+    assertError(await update(userId, ghost, { 'If-Match': '*' }), 412, 'PreconditionFailed');
+    assertError(await update(userId, ghost, { 'If-Match': '"1"' }), 412, 'PreconditionFailed');
     assert.equal((await env.scanAll()).length, count);
     assert.equal((await env.scanAll()).some((item) => item.userId === userId), false);
   });
@@ -236,7 +238,7 @@ describe('PUT /users/{userId}', () => {
       'ValidationFailed',
       'createdDate',
     );
-    for (const ifMatch of ['1', 'W/"1"', '"one"', '']) {
+    for (const ifMatch of ['1', 'W/1', '"one', '']) {
       assertError(await update(created.userId, { email: 'a@b.co', name: 'A', status: 'active' }, { 'If-Match': ifMatch }), 400, 'ValidationFailed', 'If-Match');
     }
     assertError(await update('nope', { email: 'a@b.co', name: 'A', status: 'active' }), 400, 'ValidationFailed', 'userId');
@@ -324,8 +326,9 @@ describe('DELETE /users/{userId}', () => {
     const created = (await newUser()).body;
     assert.equal((await remove(created.userId)).status, 204);
     const count = (await env.scanAll()).length;
-    assertError(await remove(created.userId, { 'If-Match': '"1"' }), 404, 'NotFound');
-    assertError(await remove(created.userId, { 'If-Match': '*' }), 404, 'NotFound');
+    assertError(await remove(created.userId, { 'If-Match': '"1"' }), 412, 'PreconditionFailed');
+    assertError(await remove(created.userId, { 'If-Match': '*' }), 412, 'PreconditionFailed');
+    assertError(await remove(created.userId, { 'If-None-Match': '*' }), 404, 'NotFound');
     assertError(await remove(uuidv7()), 404, 'NotFound');
     assertError(await update(created.userId, { email: 'back@example.com', name: 'Back', status: 'active' }), 404, 'NotFound');
     assert.equal((await env.scanAll()).length, count);
@@ -335,8 +338,60 @@ describe('DELETE /users/{userId}', () => {
   it('rejects a malformed id or If-Match with 400', async () => {
     const created = (await newUser()).body;
     assertError(await remove('123'), 400, 'ValidationFailed', 'userId');
-    assertError(await remove(created.userId, { 'If-Match': 'W/"1"' }), 400, 'ValidationFailed', 'If-Match');
+    assertError(await remove(created.userId, { 'If-Match': 'W/1' }), 400, 'ValidationFailed', 'If-Match');
+    assertError(await remove(created.userId, { 'If-None-Match': '"1" "2"' }), 400, 'ValidationFailed', 'If-None-Match');
     assert.ok(await env.getItem(created.userId, created.createdDate));
+  });
+});
+
+describe('conditional requests (RFC 9110)', () => {
+  function getIf(userId: string, ifNoneMatch: string): Promise<Reply> {
+    return invoke(env.handlers.getUser, apiEvent({ method: 'GET', path: USER_PATH, pathParameters: { userId }, headers: { 'If-None-Match': ifNoneMatch } }));
+  }
+  const replacement = (name: string) => ({ email: `${name.toLowerCase().replace(/[^a-z]/g, '')}@example.com`, name, status: 'active' });
+
+  it('GET answers 304 with the ETag and no body when If-None-Match matches, weakly', async () => {
+    const created = (await newUser()).body;
+    for (const matching of ['"1"', 'W/"1"', '"9", "1"', '*']) {
+      const reply = await getIf(created.userId, matching);
+      assert.equal(reply.status, 304, matching);
+      assert.equal(reply.headers.ETag, '"1"');
+      assert.equal(reply.body, undefined);
+      assert.equal(reply.headers['Content-Type'], undefined);
+    }
+    assert.equal((await update(created.userId, replacement('Changed'))).status, 200);
+    const changed = await getIf(created.userId, '"1"');
+    assert.equal(changed.status, 200);
+    assert.equal(changed.headers.ETag, '"2"');
+    assert.equal(changed.body.name, 'Changed');
+    assertError(await getIf(uuidv7(), '*'), 404, 'NotFound');
+    assertError(await getIf(created.userId, 'W/1'), 400, 'ValidationFailed', 'If-None-Match');
+  });
+
+  it('If-None-Match: * on PUT or DELETE of an existing user is 412 and changes nothing', async () => {
+    const created = (await newUser()).body;
+    assertError(await update(created.userId, replacement('Overwrite'), { 'If-None-Match': '*' }), 412, 'PreconditionFailed');
+    assertError(await remove(created.userId, { 'If-None-Match': '*' }), 412, 'PreconditionFailed');
+    assertError(await update(created.userId, replacement('Seen'), { 'If-None-Match': 'W/"1"' }), 412, 'PreconditionFailed');
+    const item = await env.getItem(created.userId, created.createdDate);
+    assert.equal(item?.version, 1);
+    assert.equal(item?.name, created.name);
+    const elsewhere = await update(created.userId, replacement('Not Seen'), { 'If-None-Match': '"7"' });
+    assert.equal(elsewhere.status, 200);
+    assert.equal(elsewhere.headers.ETag, '"2"');
+  });
+
+  it('If-Match compares strongly against each listed ETag', async () => {
+    const created = (await newUser()).body;
+    assertError(await update(created.userId, replacement('Weak'), { 'If-Match': 'W/"1"' }), 412, 'PreconditionFailed');
+    assertError(await update(created.userId, replacement('Foreign'), { 'If-Match': '"abc", "0"' }), 412, 'PreconditionFailed');
+    assert.equal((await env.getItem(created.userId, created.createdDate))?.version, 1);
+    const listed = await update(created.userId, replacement('Listed'), { 'If-Match': '"5", W/"1", "1"' });
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    assert.equal(listed.headers.ETag, '"2"');
+    assertError(await remove(created.userId, { 'If-Match': '"1", "3"' }), 412, 'PreconditionFailed');
+    assert.equal((await remove(created.userId, { 'If-Match': '"1", "2"' })).status, 204);
+    assert.equal(await env.getItem(created.userId, created.createdDate), undefined);
   });
 });
 

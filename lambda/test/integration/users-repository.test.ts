@@ -51,13 +51,14 @@ describe('createUsersRepository against DynamoDB Local', () => {
     const user = await repository.create({ email: 'r@example.com', name: 'R', status: 'active' });
     assert.equal(user.createdDate, createdDateFromUserId(user.userId));
     assert.deepEqual(await repository.get(user.userId), user);
-    const replaced = await repository.replace(user.userId, { email: 'r@example.com', name: 'R2', status: 'active' }, 1);
+    const replaced = await repository.replace(user.userId, { email: 'r@example.com', name: 'R2', status: 'active' }, { ifMatch: [1] });
     assert.equal(replaced.outcome, 'ok');
-    assert.deepEqual(await repository.replace(user.userId, { email: 'r@example.com', name: 'R3', status: 'active' }, 1), {
+    assert.deepEqual(await repository.replace(user.userId, { email: 'r@example.com', name: 'R3', status: 'active' }, { ifMatch: [1] }), {
       outcome: 'precondition_failed',
     });
-    assert.deepEqual(await repository.delete(user.userId, 2), { outcome: 'ok' });
-    assert.deepEqual(await repository.delete(user.userId, undefined), { outcome: 'not_found' });
+    assert.deepEqual(await repository.delete(user.userId, { ifMatch: [5, 2] }), { outcome: 'ok' });
+    assert.deepEqual(await repository.delete(user.userId, {}), { outcome: 'not_found' });
+    assert.deepEqual(await repository.delete(user.userId, { ifMatch: 'any' }), { outcome: 'precondition_failed' });
   });
 
   it('fails fast with a 503-class error once DynamoDB goes away', async () => {

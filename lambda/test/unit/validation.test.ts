@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import {
   LIMITS,
   parseCursor,
-  parseIfMatch,
+  matchableVersions,
+  parseEntityTags,
+  parseWritePreconditions,
   parseJsonBody,
   parseLimit,
   PayloadTooLargeError,
@@ -226,11 +228,29 @@ describe('path, query and header parameters', () => {
     }
   });
 
-  it('parses If-Match', () => {
-    assert.equal(parseIfMatch(undefined), undefined);
-    assert.equal(parseIfMatch('*'), 'any');
-    assert.equal(parseIfMatch('"7"'), 7);
-    assert.equal(parseIfMatch(' "12" '), 12);
-    for (const bad of ['', '7', 'W/"7"', '"0"', '"abc"', '"1", "2"', '"-1"', '**']) rejects(() => parseIfMatch(bad), 'If-Match');
+  it('parses If-Match and If-None-Match as RFC 9110 lists of entity-tags', () => {
+    assert.equal(parseEntityTags('If-Match', undefined), undefined);
+    assert.equal(parseEntityTags('If-Match', ' * '), '*');
+    assert.deepEqual(parseEntityTags('If-Match', '"7"'), [{ weak: false, opaque: '7' }]);
+    assert.deepEqual(parseEntityTags('If-None-Match', ' W/"1" ,, "2", "a,b" '), [
+      { weak: true, opaque: '1' },
+      { weak: false, opaque: '2' },
+      { weak: false, opaque: 'a,b' },
+    ]);
+    for (const bad of ['', ' , ', '7', 'W/7', 'w/"7"', '"7', '"7" "8"', '**', '*, "1"', '"a"b"', '"\u0001"']) {
+      rejects(() => parseEntityTags('If-Match', bad), 'If-Match', /entity-tags/);
+    }
+    rejects(() => parseEntityTags('If-None-Match', Array.from({ length: 51 }, (_, i) => `"${i + 1}"`).join(',')), 'If-None-Match', /at most 50/);
+  });
+
+  it('compares strongly for If-Match and weakly for If-None-Match', () => {
+    const tags = parseEntityTags('If-Match', 'W/"1", "2", "x", "0", "2"');
+    assert.ok(tags);
+    assert.deepEqual(matchableVersions(tags, 'strong'), [2]);
+    assert.deepEqual(matchableVersions(tags, 'weak'), [1, 2]);
+    assert.deepEqual(matchableVersions('*', 'strong'), 'any');
+    assert.deepEqual(parseWritePreconditions({ 'if-match': 'W/"3"' }), { ifMatch: [] });
+    assert.deepEqual(parseWritePreconditions({ 'if-none-match': '*' }), { ifNoneMatch: 'any' });
+    assert.deepEqual(parseWritePreconditions({}), {});
   });
 });
