@@ -9,7 +9,7 @@ const ROUTES = JSON.parse(process.env.BENCH_ROUTES ?? '{}');
 
 let sequence = 0;
 
-/** A valid request for `operation`; `userId` names an existing user for get/update/delete. */
+/** A valid request for `operation`; `userId` names an existing user for get/update/patch/delete. */
 export function requestFor(operation, userId) {
   sequence += 1;
   switch (operation) {
@@ -25,6 +25,8 @@ export function requestFor(operation, userId) {
         pathParameters: { userId },
         body: { email: `bench-updated-${sequence}@example.com`, name: `Bench Updated ${sequence}`, status: 'active' },
       };
+    case 'patchUser':
+      return { pathParameters: { userId }, body: { name: `Bench Patched ${sequence}` }, contentType: 'application/merge-patch+json' };
     default:
       throw new Error(`unknown operation ${operation}`);
   }
@@ -39,6 +41,7 @@ export function apiEvent(operation, request) {
     ...(request.pathParameters ? { pathParameters: request.pathParameters } : {}),
     ...(request.query ? { query: request.query } : {}),
     ...(request.body === undefined ? {} : { body: request.body }),
+    ...(request.contentType ? { headers: { 'content-type': request.contentType } } : {}),
     scopes: [route.scope],
     claims: { sub: 'bench-client', scope: route.scope },
     sourceIp: '127.0.0.1',

@@ -87,7 +87,13 @@ export async function startLocalServer(devTemplate: string | undefined): Promise
 
 export const agent = new Agent({ keepAlive: true, maxSockets: LOAD_CONCURRENCY });
 
-export function call(server: LocalServer, method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: string }> {
+export function call(
+  server: LocalServer,
+  method: string,
+  urlPath: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = httpRequest(
@@ -98,7 +104,7 @@ export function call(server: LocalServer, method: string, urlPath: string, body?
         timeout: 10_000,
         headers: {
           authorization: `Bearer ${server.token}`,
-          ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+          ...(payload === undefined ? {} : { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }),
         },
       },
       (res) => {
@@ -122,7 +128,10 @@ export async function createViaHttp(server: LocalServer): Promise<string> {
   return (JSON.parse(response.body) as { userId: string }).userId;
 }
 
-export function httpRequestFor(operation: string, userId: string | undefined): { method: string; path: string; body?: unknown; expect: number } {
+export function httpRequestFor(
+  operation: string,
+  userId: string | undefined,
+): { method: string; path: string; body?: unknown; contentType?: string; expect: number } {
   httpSequence += 1;
   switch (operation) {
     case 'createUser':
@@ -133,6 +142,8 @@ export function httpRequestFor(operation: string, userId: string | undefined): {
       return { method: 'GET', path: `/users/${userId}`, expect: 200 };
     case 'updateUser':
       return { method: 'PUT', path: `/users/${userId}`, body: { email: `http-upd-${httpSequence}@example.com`, name: `Http Updated ${httpSequence}`, status: 'active' }, expect: 200 };
+    case 'patchUser':
+      return { method: 'PATCH', path: `/users/${userId}`, body: { name: `Http Patched ${httpSequence}` }, contentType: 'application/merge-patch+json', expect: 200 };
     case 'deleteUser':
       return { method: 'DELETE', path: `/users/${userId}`, expect: 204 };
     default:
@@ -146,7 +157,7 @@ export async function warmThroughServer(server: LocalServer) {
   const { floor } = (await import(FLOOR_BUNDLE)) as { floor: Record<string, (userId?: string) => Promise<unknown>> };
   const result = [];
   for (const operation of OPERATIONS.map((op) => op.name)) {
-    const shared = operation === 'getUser' || operation === 'updateUser' ? await createViaHttp(server) : undefined;
+    const shared = operation === 'getUser' || operation === 'updateUser' || operation === 'patchUser' ? await createViaHttp(server) : undefined;
     const viaServer: number[] = [];
     const direct: number[] = [];
     const deadline = Date.now() + WARM_TIME_LIMIT_MS;
@@ -155,7 +166,7 @@ export async function warmThroughServer(server: LocalServer) {
       const userId = operation === 'deleteUser' ? ((await floor.createUser?.()) as string) : shared;
       const request = httpRequestFor(operation, userId);
       let started = performance.now();
-      const response = await call(server, request.method, request.path, request.body);
+      const response = await call(server, request.method, request.path, request.body, request.contentType);
       const serverMs = performance.now() - started;
       if (response.status !== request.expect) throw new Error(`${request.method} ${request.path} answered ${response.status}: ${response.body}`);
       const floorUser = operation === 'deleteUser' ? ((await floor.createUser?.()) as string) : shared;

@@ -17,7 +17,7 @@ export const client = DynamoDBDocumentClient.from(base, { marshallOptions: { rem
 let sequence = 0;
 
 /** One DynamoDB request per operation, the same one the handler's repository sends. */
-export const floor: Record<'createUser' | 'getUser' | 'listUsers' | 'updateUser' | 'deleteUser', (userId?: string) => Promise<unknown>> = {
+export const floor: Record<'createUser' | 'getUser' | 'listUsers' | 'updateUser' | 'patchUser' | 'deleteUser', (userId?: string) => Promise<unknown>> = {
   async createUser() {
     sequence += 1;
     const now = Date.now();
@@ -78,6 +78,22 @@ export const floor: Record<'createUser' | 'getUser' | 'listUsers' | 'updateUser'
           ':updatedDate': new Date().toISOString(),
           ':one': 1,
         },
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return result.Attributes;
+  },
+  async patchUser(userId = '') {
+    sequence += 1;
+    const result = await client.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keyOf(userId),
+        UpdateExpression: 'SET #updatedDate = :updatedDate, #version = #version + :one, #writeToken = :writeToken, #name = :name',
+        ConditionExpression: 'attribute_exists(#userId) AND (attribute_not_exists(#writeToken) OR #writeToken <> :writeToken)',
+        ExpressionAttributeNames: { '#userId': 'userId', '#name': 'name', '#updatedDate': 'updatedDate', '#version': 'version', '#writeToken': 'writeToken' },
+        ExpressionAttributeValues: { ':writeToken': randomUUID(), ':name': `Floor Patched ${sequence}`, ':updatedDate': new Date().toISOString(), ':one': 1 },
         ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),

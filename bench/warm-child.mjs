@@ -20,7 +20,7 @@ const direct = mode === 'handler' ? undefined : imported.floor;
 const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME;
 const deadline = Date.now() + Number(process.env.BENCH_TIME_LIMIT_MS ?? 60_000);
 
-let shared = operation === 'getUser' || operation === 'updateUser' ? await floor.createUser() : undefined;
+let shared = operation === 'getUser' || operation === 'updateUser' || operation === 'patchUser' ? await floor.createUser() : undefined;
 const samplesMs = [];
 const statuses = {};
 for (let i = 0; i < warmup + calls && Date.now() < deadline; i++) {

@@ -19,6 +19,7 @@ CORS_METHODS = [
     apigwv2.CorsHttpMethod.GET,
     apigwv2.CorsHttpMethod.POST,
     apigwv2.CorsHttpMethod.PUT,
+    apigwv2.CorsHttpMethod.PATCH,
     apigwv2.CorsHttpMethod.DELETE,
     apigwv2.CorsHttpMethod.OPTIONS,
 ]

@@ -300,7 +300,7 @@ def test_cors_as_the_deployed_api_answers_it(shared_stack: LocalStack) -> None:
     status, headers = headers_of(url, "OPTIONS", preflight)
     assert status == 204
     assert headers["access-control-allow-origin"] == ALLOWED_ORIGIN
-    assert headers["access-control-allow-methods"] == "GET,POST,PUT,DELETE,OPTIONS"
+    assert headers["access-control-allow-methods"] == "GET,POST,PUT,PATCH,DELETE,OPTIONS"
     assert headers["access-control-allow-headers"] == "authorization,content-type,if-match,if-none-match"
     # The deployed API's max-age, read from the dev template (it once drifted: 600 locally, 3600 deployed).
     assert headers["access-control-max-age"] == "3600"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 
+from service.contract import load_contract
 from tests.assembly import SynthesizedStack
 from tests.local_fixture import FIXTURE_TEMPLATE, UPDATE_COMMAND, reduce, render
 
@@ -24,7 +25,9 @@ def test_the_fixture_is_the_synthesized_dev_stack_reduced(synthesized_templates:
 def test_the_fixture_keeps_what_the_local_stack_reads(synthesized_templates: dict[str, SynthesizedStack]) -> None:
     reduced = reduce(synthesized_templates["Dev/UsersService"].template)["Resources"]
     types = sorted(resource["Type"] for resource in reduced.values())
-    assert types == ["AWS::ApiGatewayV2::Api", "AWS::DynamoDB::Table"] + ["AWS::Lambda::Function"] * 6
+    # One function per operation, and the log bucket's auto-delete provider (dev only).
+    functions = len(load_contract().operations) + 1
+    assert types == ["AWS::ApiGatewayV2::Api", "AWS::DynamoDB::Table"] + ["AWS::Lambda::Function"] * functions
     api = next(resource for resource in reduced.values() if resource["Type"] == "AWS::ApiGatewayV2::Api")
     assert api["Properties"]["CorsConfiguration"]["MaxAge"] == 3600
     assert not any("aws:asset:path" in resource.get("Metadata", {}) for resource in reduced.values())

@@ -106,7 +106,7 @@ def test_only_cdks_auto_delete_provider_adds_a_function(dev: Template, prod: Tem
 
 def test_one_function_per_operation_with_the_required_settings(dev: Template) -> None:
     functions = service_functions(dev)
-    assert len(functions) == len(CONTRACT.operations) == 5
+    assert len(functions) == len(CONTRACT.operations) == 6
     for function in functions.values():
         properties = function["Properties"]
         assert properties["Runtime"] == RUNTIME.name
@@ -216,6 +216,7 @@ def test_every_contract_route_exists_behind_the_jwt_authorizer_with_its_scope(de
         "GET /users",
         "GET /users/{userId}",
         "PUT /users/{userId}",
+        "PATCH /users/{userId}",
         "DELETE /users/{userId}",
     }
     for operation in CONTRACT.operations:
@@ -328,7 +329,7 @@ def test_cors_comes_from_config_without_credentials(dev: Template, prod: Templat
             "ProtocolType": "HTTP",
             "CorsConfiguration": {
                 "AllowOrigins": ["http://localhost:5173", "https://dev.users.example.com"],
-                "AllowMethods": ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+                "AllowMethods": ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
                 "AllowHeaders": ["authorization", "content-type", "if-match", "if-none-match"],
                 "ExposeHeaders": ["etag", "location", "retry-after"],
                 "AllowCredentials": False,
@@ -516,9 +517,9 @@ def test_each_function_alarms_on_one_invocation_longer_than_25_seconds(dev: Temp
 @pytest.mark.parametrize(
     ("metric", "namespace", "count"),
     [
-        ("Errors", "AWS/Lambda", 5),
-        ("Throttles", "AWS/Lambda", 5),
-        ("ApproximateNumberOfMessagesVisible", "AWS/SQS", 5),
+        ("Errors", "AWS/Lambda", len(CONTRACT.operations)),
+        ("Throttles", "AWS/Lambda", len(CONTRACT.operations)),
+        ("ApproximateNumberOfMessagesVisible", "AWS/SQS", len(CONTRACT.operations)),
         ("5xx", "AWS/ApiGateway", 1),
         ("Latency", "AWS/ApiGateway", 1),
     ],

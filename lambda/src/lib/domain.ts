@@ -16,6 +16,16 @@ export interface UserInput {
   phoneNumber?: string;
 }
 
+/** The fields a client may remove (JSON Merge Patch `null`); the others are always present. */
+export const OPTIONAL_FIELDS = ['phoneNumber'] as const;
+export type OptionalField = (typeof OPTIONAL_FIELDS)[number];
+
+/** A validated JSON Merge Patch (RFC 7396) of a user: the fields to set and those to remove. */
+export interface UserChanges {
+  set: Partial<UserInput>;
+  remove: readonly OptionalField[];
+}
+
 export interface User extends UserInput {
   userId: string;
   createdDate: string;
@@ -52,6 +62,7 @@ export interface UsersRepository {
   create(input: UserInput): Promise<User>;
   get(userId: string): Promise<User | undefined>;
   replace(userId: string, input: UserInput, preconditions: WritePreconditions): Promise<WriteResult>;
+  patch(userId: string, changes: UserChanges, preconditions: WritePreconditions): Promise<WriteResult>;
   delete(userId: string, preconditions: WritePreconditions): Promise<DeleteResult>;
   list(limit: number, startKey: UserKey | undefined): Promise<UserPage>;
 }

@@ -10,7 +10,8 @@
  * one round trip:
  *   create  PutItem     ConditionExpression attribute_not_exists(userId)
  *   get     GetItem     (strongly consistent, so the ETag it returns is current)
- *   update  UpdateItem  attribute_exists(userId) [AND the preconditions], not already this write
+ *   replace UpdateItem  attribute_exists(userId) [AND the preconditions], not already this write
+ *   patch   UpdateItem  the same condition, setting and removing only the fields it names
  *   delete  TransactWriteItems [Delete]  attribute_exists(userId) [AND the preconditions], with a
  *           ClientRequestToken
  *   list    Scan        Limit + ExclusiveStartKey
@@ -46,6 +47,7 @@ import {
 import {
   StoreUnavailableError,
   type DeleteResult,
+  type OptionalField,
   type User,
   type UserInput,
   type UserPage,
@@ -76,6 +78,52 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
     if (!options.tableName) throw new Error('TABLE_NAME is not configured');
     return options.tableName;
   };
+
+  /**
+   * One UpdateItem: SET the given fields, REMOVE the named optional ones, bump the version and
+   * record this write's token, under the write's preconditions.
+   */
+  async function update(
+    userId: string,
+    set: Partial<UserInput>,
+    remove: readonly OptionalField[],
+    preconditions: WritePreconditions,
+  ): Promise<WriteResult> {
+    const writeToken = randomUUID();
+    const names: Record<string, string> = { '#userId': 'userId', '#updatedDate': 'updatedDate', '#version': 'version', '#writeToken': 'writeToken' };
+    const values: Record<string, unknown> = { ':writeToken': writeToken, ':updatedDate': new Date().toISOString(), ':one': 1 };
+    const assignments = ['#updatedDate = :updatedDate', '#version = #version + :one', '#writeToken = :writeToken'];
+    for (const [field, value] of Object.entries(set)) {
+      if (value === undefined) continue;
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      assignments.push(`#${field} = :${field}`);
+    }
+    for (const field of remove) names[`#${field}`] = field;
+    const removal = remove.length > 0 ? ` REMOVE ${remove.map((field) => `#${field}`).join(', ')}` : '';
+    const precondition = conditionFor(preconditions, values);
+    if (precondition === false) return { outcome: 'precondition_failed' };
+    try {
+      const result = await client.send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: keyOf(userId),
+          UpdateExpression: `SET ${assignments.join(', ')}${removal}`,
+          ConditionExpression: `${precondition} AND ${NOT_THIS_WRITE}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { outcome: 'ok', user: toUser(result.Attributes ?? {}) };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      // Our own first attempt was applied: the item as it is now is what this write made it.
+      if (tokenOf(error) === writeToken) return { outcome: 'ok', user: toUser(plainItem(error)) };
+      return conditionFailure(error, preconditions);
+    }
+  }
 
   const operations: UsersRepository = {
     async create(input) {
@@ -112,64 +160,13 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
     },
 
     async replace(userId, input, preconditions) {
-      const names: Record<string, string> = {
-        '#userId': 'userId',
-        '#email': 'email',
-        '#name': 'name',
-        '#status': 'status',
-        '#phoneNumber': 'phoneNumber',
-        '#updatedDate': 'updatedDate',
-        '#version': 'version',
-        '#writeToken': 'writeToken',
-      };
-      const writeToken = randomUUID();
-      const values: Record<string, unknown> = {
-        ':writeToken': writeToken,
-        ':email': input.email,
-        ':name': input.name,
-        ':status': input.status,
-        ':updatedDate': new Date().toISOString(),
-        ':one': 1,
-      };
-      const set = [
-        '#email = :email',
-        '#name = :name',
-        '#status = :status',
-        '#updatedDate = :updatedDate',
-        '#version = #version + :one',
-        '#writeToken = :writeToken',
-      ];
-      let update: string;
-      if (input.phoneNumber !== undefined) {
-        set.push('#phoneNumber = :phoneNumber');
-        values[':phoneNumber'] = input.phoneNumber;
-        update = `SET ${set.join(', ')}`;
-      } else {
-        update = `SET ${set.join(', ')} REMOVE #phoneNumber`;
-      }
-      const precondition = conditionFor(preconditions, values);
-      if (precondition === false) return { outcome: 'precondition_failed' };
-      const condition = `${precondition} AND ${NOT_THIS_WRITE}`;
-      try {
-        const result = await client.send(
-          new UpdateCommand({
-            TableName: table(),
-            Key: keyOf(userId),
-            UpdateExpression: update,
-            ConditionExpression: condition,
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-            ReturnValues: 'ALL_NEW',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        );
-        return { outcome: 'ok', user: toUser(result.Attributes ?? {}) };
-      } catch (error) {
-        if (!isConditionalCheckFailed(error)) throw error;
-        // Our own first attempt was applied: the item as it is now is what this write made it.
-        if (tokenOf(error) === writeToken) return { outcome: 'ok', user: toUser(plainItem(error)) };
-        return conditionFailure(error, preconditions);
-      }
+      // A full replacement: every client-writable field is set, and an absent phoneNumber removed.
+      const { phoneNumber, ...required } = input;
+      return update(userId, phoneNumber === undefined ? required : { ...required, phoneNumber }, phoneNumber === undefined ? ['phoneNumber'] : [], preconditions);
+    },
+
+    async patch(userId, changes, preconditions) {
+      return update(userId, changes.set, changes.remove, preconditions);
     },
 
     async delete(userId, preconditions) {
@@ -233,6 +230,7 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
     create: (input) => translatingErrors(() => operations.create(input)),
     get: (userId) => translatingErrors(() => operations.get(userId)),
     replace: (userId, input, preconditions) => translatingErrors(() => operations.replace(userId, input, preconditions)),
+    patch: (userId, changes, preconditions) => translatingErrors(() => operations.patch(userId, changes, preconditions)),
     delete: (userId, preconditions) => translatingErrors(() => operations.delete(userId, preconditions)),
     list: (limit, startKey) => translatingErrors(() => operations.list(limit, startKey)),
   };

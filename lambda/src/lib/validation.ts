@@ -3,7 +3,7 @@
  * input always becomes a 400 and never reaches DynamoDB or the 500 path.
  */
 import { decodeCursor, isUuidV7, type UserKey } from './user-keys.ts';
-import { USER_STATUSES, type UserInput, type UserStatus, type WritePreconditions } from './domain.ts';
+import { OPTIONAL_FIELDS, USER_STATUSES, type OptionalField, type UserChanges, type UserInput, type UserStatus, type WritePreconditions } from './domain.ts';
 
 export const LIMITS = {
   nameMaxLength: 200,
@@ -47,6 +47,7 @@ const E164 = /^\+[1-9][0-9]{1,14}$/;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 export const JSON_MEDIA_TYPE = 'application/json';
+export const MERGE_PATCH_MEDIA_TYPE = 'application/merge-patch+json';
 
 /**
  * The request body as JSON. Checked in this order, each failure naming its field: a body is
@@ -104,6 +105,46 @@ function requireMediaType(contentType: string | undefined, mediaTypes: readonly 
  * that a PUT never silently reactivates a suspended user.
  */
 export function validateUserInput(value: unknown, purpose: 'create' | 'replace' = 'create'): UserInput {
+  const record = writableFields(value);
+  const input: UserInput = {
+    email: validateEmail(record.email),
+    name: validateName(record.name),
+    status: validateStatus(record.status, purpose),
+  };
+  const phoneNumber = validatePhoneNumber(record.phoneNumber);
+  if (phoneNumber !== undefined) input.phoneNumber = phoneNumber;
+  return input;
+}
+
+/**
+ * A JSON Merge Patch (RFC 7396) of a user: an object naming at least one client-writable field.
+ * A value replaces the field (validated as on create); `null` removes an optional field and is a
+ * 400 for a required one. Read-only and unknown fields are 400, as on create.
+ */
+export function validateUserPatch(value: unknown): UserChanges {
+  const record = writableFields(value);
+  const names = Object.keys(record);
+  if (names.length === 0) throw new ValidationError('body', 'body must name at least one field: an empty merge patch changes nothing');
+  const set: Partial<UserInput> = {};
+  const remove: OptionalField[] = [];
+  for (const name of names) {
+    const field = record[name];
+    if (field === null) {
+      if (!(OPTIONAL_FIELDS as readonly string[]).includes(name)) throw new ValidationError(name, `${name} is required and cannot be removed`);
+      remove.push(name as OptionalField);
+    } else if (name === 'email') set.email = validateEmail(field);
+    else if (name === 'name') set.name = validateName(field);
+    else if (name === 'status') set.status = validateStatus(field);
+    else if (name === 'phoneNumber') {
+      const phoneNumber = validatePhoneNumber(field);
+      if (phoneNumber !== undefined) set.phoneNumber = phoneNumber;
+    }
+  }
+  return { set, remove };
+}
+
+/** The body as an object whose every key is a client-writable field. */
+function writableFields(value: unknown): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ValidationError('body', 'body must be a JSON object');
   }
@@ -115,14 +156,7 @@ export function validateUserInput(value: unknown, purpose: 'create' | 'replace' 
       throw new ValidationError(shown, `${shown} is not a recognised field`);
     }
   }
-  const input: UserInput = {
-    email: validateEmail(record.email),
-    name: validateName(record.name),
-    status: validateStatus(record.status, purpose),
-  };
-  const phoneNumber = validatePhoneNumber(record.phoneNumber);
-  if (phoneNumber !== undefined) input.phoneNumber = phoneNumber;
-  return input;
+  return record;
 }
 
 export function validateEmail(value: unknown): string {

@@ -100,6 +100,18 @@ describe('each handler calls exactly the DynamoDB actions the contract grants it
     }
   });
 
+  it('patchUser: patched and missing', async () => {
+    const { body } = await observe(env.handlers.createUser, apiEvent({ method: 'POST', path: '/users', body: newUser() }));
+    for (const [userId, status] of [[body.userId, 200], [MISSING_USER, 404]] as const) {
+      const patch = await observe(
+        env.handlers.patchUser,
+        apiEvent({ method: 'PATCH', path: '/users/{userId}', pathParameters: { userId }, headers: { 'content-type': 'application/merge-patch+json' }, body: { phoneNumber: null } }),
+      );
+      assert.equal(patch.status, status);
+      assert.deepEqual(patch.actions, declared('patchUser'));
+    }
+  });
+
   it('deleteUser: deleted and missing', async () => {
     const { body } = await observe(env.handlers.createUser, apiEvent({ method: 'POST', path: '/users', body: newUser() }));
     for (const [userId, status] of [[body.userId, 204], [body.userId, 404]] as const) {

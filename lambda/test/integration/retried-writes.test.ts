@@ -131,6 +131,21 @@ describe('writes whose response is late', () => {
     ['with If-Match', { 'if-match': '"1"' }],
     ['without If-Match', {}],
   ] as const) {
+    it(`PATCH ${label} is applied once and answers 200 for the write it applied`, async () => {
+      const userId = await created(`Patch ${label.replace(' ', '')}`);
+      const reply = await withLateResponse(() =>
+        invoke(
+          handlers.patchUser,
+          apiEvent({ method: 'PATCH', path, pathParameters: { userId }, headers: { ...headers, 'content-type': 'application/merge-patch+json' }, body: { status: 'suspended' } }),
+        ),
+      );
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      assert.equal(reply.body.version, 2);
+      assert.equal(reply.body.status, 'suspended');
+      assert.equal(reply.headers.ETag, '"2"');
+      assert.equal((await stored(userId))?.version, 2, 'one effect: version 1 to 2, not 3');
+    });
+
     it(`DELETE ${label} answers 204 for the delete it applied, not 404`, async () => {
       const userId = await created(`Delete ${label.replace(' ', '')}`);
       const reply = await withLateResponse(() =>

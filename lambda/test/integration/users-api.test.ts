@@ -299,6 +299,50 @@ describe('request bodies', () => {
   });
 });
 
+describe('PATCH /users/{userId}', () => {
+  const MERGE_PATCH = { 'content-type': 'application/merge-patch+json' };
+  function patch(userId: string, body: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+    return invoke(env.handlers.patchUser, apiEvent({ method: 'PATCH', path: USER_PATH, pathParameters: { userId }, body, headers: { ...MERGE_PATCH, ...headers } }));
+  }
+
+  it('changes only the named fields and removes an optional one on null', async () => {
+    const created = (await newUser({ status: 'suspended', phoneNumber: '+442079460000' })).body;
+    const renamed = await patch(created.userId, { name: ' Renamed ' }, { 'If-Match': '"1"' });
+    assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+    assert.equal(renamed.headers.ETag, '"2"');
+    assert.deepEqual(renamed.body, { ...created, name: 'Renamed', version: 2, updatedDate: renamed.body.updatedDate });
+    assert.equal(renamed.body.status, 'suspended', 'a field the patch does not name is kept');
+    const cleared = await patch(created.userId, { phoneNumber: null });
+    assert.equal(cleared.status, 200);
+    assert.equal('phoneNumber' in cleared.body, false);
+    assert.equal(cleared.body.version, 3);
+    assert.deepEqual(await storedUser(created.userId, created.createdDate), cleared.body);
+  });
+
+  it('honours preconditions as PUT does and never creates a user', async () => {
+    const created = (await newUser()).body;
+    assertError(await patch(created.userId, { name: 'Stale' }, { 'If-Match': '"9"' }), 412, 'PreconditionFailed');
+    assertError(await patch(created.userId, { name: 'Exists' }, { 'If-None-Match': '*' }), 412, 'PreconditionFailed');
+    assert.equal((await env.getItem(created.userId, created.createdDate))?.version, 1);
+    const missing = uuidv7();
+    assertError(await patch(missing, { name: 'Ghost' }), 404, 'NotFound');
+    assertError(await patch(missing, { name: 'Ghost' }, { 'If-Match': '*' }), 412, 'PreconditionFailed');
+    assert.equal((await env.scanAll()).some((item) => item.userId === missing), false);
+  });
+
+  it('answers a patch it cannot apply with 400 or 415, changing nothing', async () => {
+    const created = (await newUser()).body;
+    assertError(await patch(created.userId, { name: 'Typed' }, { 'content-type': 'application/json' }), 415, 'UnsupportedMediaType', 'Content-Type');
+    assertError(await patch(created.userId, { email: null }), 400, 'ValidationFailed', 'email');
+    assertError(await patch(created.userId, { createdDate: '2001-01-01T00:00:00.000Z' }), 400, 'ValidationFailed', 'createdDate');
+    assertError(await patch(created.userId, {}), 400, 'ValidationFailed', 'body');
+    assertError(await patch(created.userId, { name: '\u200b' }), 400, 'ValidationFailed', 'name');
+    const item = await env.getItem(created.userId, created.createdDate);
+    assert.equal(item?.version, 1);
+    assert.equal(item?.name, created.name);
+  });
+});
+
 describe('DELETE /users/{userId}', () => {
   it('deletes: 204 then 404, and the item is gone', async () => {
     const created = (await newUser()).body;

@@ -41,6 +41,7 @@ export interface Handlers {
   createUser: ApiHandler;
   listUsers: ApiHandler;
   getUser: ApiHandler;
+  patchUser: ApiHandler;
   updateUser: ApiHandler;
   deleteUser: ApiHandler;
 }

@@ -12,7 +12,7 @@ describe('the service contract loader', () => {
   it('derives each route key from method and path', () => {
     assert.deepEqual(
       contract.operations.map((operation) => operation.routeKey),
-      ['POST /users', 'GET /users', 'GET /users/{userId}', 'PUT /users/{userId}', 'DELETE /users/{userId}'],
+      ['POST /users', 'GET /users', 'GET /users/{userId}', 'PUT /users/{userId}', 'PATCH /users/{userId}', 'DELETE /users/{userId}'],
     );
     assert.equal(operationNamed('getUser').scope, contract.scopes.read);
   });

@@ -12,6 +12,7 @@ import {
   UnsupportedMediaTypeError,
   validateUserId,
   validateUserInput,
+  validateUserPatch,
   ValidationError,
 } from '../../src/lib/validation.ts';
 import { encodeCursor, keyOf, uuidv7 } from '../../src/lib/user-keys.ts';
@@ -179,6 +180,24 @@ describe('text fields', () => {
     rejects(() => named(JSON.parse('"\\udfff Ada"')), 'name', /lone surrogates/);
     for (const control of ['\u0000', '\u001b', '\u007f', '\u0085', '\u2028']) rejects(() => named(`A${control}B`), 'name', /control characters/);
     assert.equal(named('😀 Ada').name, '😀 Ada', 'a surrogate pair is one well-formed character');
+  });
+});
+
+describe('validateUserPatch (RFC 7396)', () => {
+  it('sets the named fields, validated and normalised as on create, and removes optional ones on null', () => {
+    assert.deepEqual(validateUserPatch({ name: ' Jose\u0301 ', email: ' A@B.CO' }), { set: { name: 'José', email: 'a@b.co' }, remove: [] });
+    assert.deepEqual(validateUserPatch({ phoneNumber: null, status: 'suspended' }), { set: { status: 'suspended' }, remove: ['phoneNumber'] });
+    assert.deepEqual(validateUserPatch({ phoneNumber: '+447700900123' }), { set: { phoneNumber: '+447700900123' }, remove: [] });
+  });
+
+  it('refuses what it cannot apply, naming the field', () => {
+    rejects(() => validateUserPatch({}), 'body', /body must name at least one field/);
+    for (const body of [null, [], 'name', 3]) rejects(() => validateUserPatch(body), 'body', /JSON object/);
+    for (const required of ['email', 'name', 'status']) rejects(() => validateUserPatch({ [required]: null }), required, /cannot be removed/);
+    rejects(() => validateUserPatch({ version: 3 }), 'version', /read-only/);
+    rejects(() => validateUserPatch({ nickname: 'x' }), 'nickname', /not a recognised field/);
+    rejects(() => validateUserPatch({ name: { first: 'A' } }), 'name', /must be a string/);
+    rejects(() => validateUserPatch({ status: 'deleted' }), 'status');
   });
 });
 
