@@ -18,14 +18,16 @@ import { StoreUnavailableError, type User } from './domain.ts';
 import { ValidationError } from './validation.ts';
 import { traceOperation, type OperationSubsegment } from './xray.ts';
 
-export type ErrorCode =
-  | 'ValidationFailed'
-  | 'NotFound'
-  | 'PreconditionFailed'
-  | 'PayloadTooLarge'
-  | 'UnsupportedMediaType'
-  | 'ServiceUnavailable'
-  | 'InternalError';
+export const ERROR_CODES = [
+  'ValidationFailed',
+  'NotFound',
+  'PreconditionFailed',
+  'PayloadTooLarge',
+  'UnsupportedMediaType',
+  'ServiceUnavailable',
+  'InternalError',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export type Response = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> };
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer | APIGatewayProxyEventV2;

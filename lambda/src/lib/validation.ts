@@ -36,8 +36,8 @@ export class UnsupportedMediaTypeError extends ValidationError {
   override readonly status = 415;
 }
 
-const WRITABLE_FIELDS = new Set(['email', 'name', 'status', 'phoneNumber']);
-const READ_ONLY_FIELDS = new Set(['userId', 'createdDate', 'updatedDate', 'version']);
+export const WRITABLE_FIELDS: ReadonlySet<string> = new Set(['email', 'name', 'status', 'phoneNumber']);
+export const READ_ONLY_FIELDS: ReadonlySet<string> = new Set(['userId', 'createdDate', 'updatedDate', 'version']);
 
 // Pragmatic address check (dot-atom local part, LDH domain labels, alphabetic-or-punycode TLD).
 const EMAIL =
