@@ -1,4 +1,4 @@
-import { apiHandler, notFound, preconditionFailed, userResponse } from '../lib/http.ts';
+import { apiHandler, writeResponse } from '../lib/http.ts';
 import { sharedUsersRepository } from '../lib/users-repository.ts';
 import { MERGE_PATCH_MEDIA_TYPE, parseJsonBody, parseWritePreconditions, validateUserId, validateUserPatch } from '../lib/validation.ts';
 
@@ -11,12 +11,5 @@ export const handler = apiHandler('patchUser', async (event) => {
   const preconditions = parseWritePreconditions(event.headers);
   const changes = validateUserPatch(parseJsonBody(event.body, event.isBase64Encoded, event.headers?.['content-type'], [MERGE_PATCH_MEDIA_TYPE]));
   const result = await sharedUsersRepository().patch(userId, changes, preconditions);
-  switch (result.outcome) {
-    case 'ok':
-      return userResponse(200, result.user);
-    case 'not_found':
-      return notFound();
-    case 'precondition_failed':
-      return preconditionFailed();
-  }
+  return writeResponse(result);
 });

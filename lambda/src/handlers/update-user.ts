@@ -1,4 +1,4 @@
-import { apiHandler, notFound, preconditionFailed, userResponse } from '../lib/http.ts';
+import { apiHandler, writeResponse } from '../lib/http.ts';
 import { sharedUsersRepository } from '../lib/users-repository.ts';
 import { parseJsonBody, parseWritePreconditions, validateUserId, validateUserInput } from '../lib/validation.ts';
 
@@ -12,12 +12,5 @@ export const handler = apiHandler('updateUser', async (event) => {
   const preconditions = parseWritePreconditions(event.headers);
   const input = validateUserInput(parseJsonBody(event.body, event.isBase64Encoded, event.headers?.['content-type']), 'replace');
   const result = await sharedUsersRepository().replace(userId, input, preconditions);
-  switch (result.outcome) {
-    case 'ok':
-      return userResponse(200, result.user);
-    case 'not_found':
-      return notFound();
-    case 'precondition_failed':
-      return preconditionFailed();
-  }
+  return writeResponse(result);
 });

@@ -14,7 +14,7 @@ import type {
 import { describeError, logger, recordRequestMetric } from './observability.ts';
 import { isUuidV7 } from './user-keys.ts';
 import { operationNamed } from '../contract.ts';
-import { StoreUnavailableError, type User } from './domain.ts';
+import { StoreUnavailableError, type User, type WriteResult } from './domain.ts';
 import { ValidationError } from './validation.ts';
 import { traceOperation, type OperationSubsegment } from './xray.ts';
 
@@ -65,6 +65,18 @@ export function errorResponse(statusCode: number, code: ErrorCode, message: stri
 /** 304: the client's copy is current. No body, so no Content-Type; the ETag it validated. */
 export function notModified(version: number): Response {
   return { statusCode: 304, headers: { 'Cache-Control': 'no-store', ETag: etagOf(version) } };
+}
+
+/** A replace or patch: 200 with the user and its new ETag, or why it was not applied. */
+export function writeResponse(result: WriteResult): Response {
+  switch (result.outcome) {
+    case 'ok':
+      return userResponse(200, result.user);
+    case 'not_found':
+      return notFound();
+    case 'precondition_failed':
+      return preconditionFailed();
+  }
 }
 
 export function notFound(message = 'user not found'): Response {
