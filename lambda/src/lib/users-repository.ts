@@ -47,9 +47,8 @@ import {
 import {
   StoreUnavailableError,
   type DeleteResult,
-  type OptionalField,
   type User,
-  type UserInput,
+  type UserChanges,
   type UserPage,
   type UsersRepository,
   type WriteResult,
@@ -83,12 +82,7 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
    * One UpdateItem: SET the given fields, REMOVE the named optional ones, bump the version and
    * record this write's token, under the write's preconditions.
    */
-  async function update(
-    userId: string,
-    set: Partial<UserInput>,
-    remove: readonly OptionalField[],
-    preconditions: WritePreconditions,
-  ): Promise<WriteResult> {
+  async function update(userId: string, { set, remove }: UserChanges, preconditions: WritePreconditions): Promise<WriteResult> {
     const writeToken = randomUUID();
     const names: Record<string, string> = { '#userId': 'userId', '#updatedDate': 'updatedDate', '#version': 'version', '#writeToken': 'writeToken' };
     const values: Record<string, unknown> = { ':writeToken': writeToken, ':updatedDate': new Date().toISOString(), ':one': 1 };
@@ -161,13 +155,11 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
 
     async replace(userId, input, preconditions) {
       // A full replacement: every client-writable field is set, and an absent phoneNumber removed.
-      const { phoneNumber, ...required } = input;
-      return update(userId, phoneNumber === undefined ? required : { ...required, phoneNumber }, phoneNumber === undefined ? ['phoneNumber'] : [], preconditions);
+      const changes: UserChanges = input.phoneNumber === undefined ? { set: input, remove: ['phoneNumber'] } : { set: input, remove: [] };
+      return update(userId, changes, preconditions);
     },
 
-    async patch(userId, changes, preconditions) {
-      return update(userId, changes.set, changes.remove, preconditions);
-    },
+    patch: update,
 
     async delete(userId, preconditions) {
       const values: Record<string, unknown> = {};
