@@ -3,7 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT, NODE, COLD_RUNS, run, median, round, step } from './common.ts';
 import { FLOOR_BUNDLE, type Bundle } from './bundles.ts';
-import { operationNamed } from '../lambda/src/contract.ts';
+import { localTableNames, tableEnvironmentOf } from '../harness/deployed.ts';
 import { lambdaEnvironment } from './lambda-env.ts';
 
 // ---- 3. cold starts ----------------------------------------------------------------------------
@@ -21,7 +21,7 @@ export async function coldChild(env: NodeJS.ProcessEnv, args: string[]): Promise
 }
 
 export async function seedUsers(endpoint: string, tableName: string, count: number): Promise<string[]> {
-  const env = { ...process.env, DYNAMODB_ENDPOINT: endpoint, TABLE_NAME: tableName, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
+  const env = { ...process.env, DYNAMODB_ENDPOINT: endpoint, ...tableEnvironmentOf(localTableNames(tableName)), AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
   const script = `const { floor } = await import(${JSON.stringify(FLOOR_BUNDLE)});
     const ids = []; for (let i = 0; i < ${count}; i++) ids.push(await floor.createUser());
     (await import('node:fs')).writeSync(3, JSON.stringify(ids)); process.exit(0);`;
@@ -30,12 +30,14 @@ export async function seedUsers(endpoint: string, tableName: string, count: numb
   return JSON.parse(result.fd3) as string[];
 }
 
-/**
- * The X-Ray datagrams one successful invocation sends: `## <operation>` and one per DynamoDB call
- * (one per action of the contract).
- */
+/** The DynamoDB requests one successful invocation sends (users-repository.ts): a write reads first. */
+export const DYNAMODB_CALLS: Record<string, number> = { createUser: 1, createUserWithKey: 3, listUsers: 1, getUser: 1, updateUser: 2, patchUser: 2, deleteUser: 2 };
+
+/** The X-Ray datagrams one successful invocation sends: `## <operation>` and one per DynamoDB call. */
 export function datagramsPerInvocation(operation: string): number {
-  return 1 + operationNamed(operation).dynamodbActions.length;
+  const calls = DYNAMODB_CALLS[operation];
+  if (calls === undefined) throw new Error(`no DynamoDB call count for ${operation}`);
+  return 1 + calls;
 }
 
 export interface XrayCount {

@@ -6,6 +6,8 @@ import { lambdaContext as harnessContext, routeEvent } from '../harness/api-even
 
 // The routes and scopes by operation, from the contract as bench/run.ts loaded it (BENCH_ROUTES).
 const ROUTES = JSON.parse(process.env.BENCH_ROUTES ?? '{}');
+// Measured variants of an operation: the create with an Idempotency-Key runs the create function.
+const VARIANT_OF = { createUserWithKey: 'createUser' };
 
 let sequence = 0;
 
@@ -15,6 +17,11 @@ export function requestFor(operation, userId) {
   switch (operation) {
     case 'createUser':
       return { body: { email: `bench-${process.pid}-${sequence}@example.com`, name: `Bench User ${sequence}` } };
+    case 'createUserWithKey':
+      return {
+        body: { email: `bench-keyed-${process.pid}-${sequence}@example.com`, name: `Bench User ${sequence}` },
+        headers: { 'idempotency-key': `"${randomBytes(16).toString('hex')}"` },
+      };
     case 'listUsers':
       return { query: { limit: '20' } };
     case 'getUser':
@@ -33,7 +40,7 @@ export function requestFor(operation, userId) {
 }
 
 export function apiEvent(operation, request) {
-  const route = ROUTES[operation];
+  const route = ROUTES[VARIANT_OF[operation] ?? operation];
   if (!route) throw new Error(`no route for ${operation} in BENCH_ROUTES`);
   return routeEvent({
     method: route.method,
@@ -41,7 +48,7 @@ export function apiEvent(operation, request) {
     ...(request.pathParameters ? { pathParameters: request.pathParameters } : {}),
     ...(request.query ? { query: request.query } : {}),
     ...(request.body === undefined ? {} : { body: request.body }),
-    ...(request.contentType ? { headers: { 'content-type': request.contentType } } : {}),
+    ...(request.contentType || request.headers ? { headers: { ...request.headers, ...(request.contentType ? { 'content-type': request.contentType } : {}) } } : {}),
     scopes: [route.scope],
     claims: { sub: 'bench-client', scope: route.scope },
     sourceIp: '127.0.0.1',

@@ -1,7 +1,7 @@
 // The environment a bundled handler runs with in the bench: the function's own variables from
 // the dev template, and the runtime's reserved ones, pointed at DynamoDB Local and a UDP sink.
 import path from 'node:path';
-import { type DeployedConfiguration, type DeployedFunction } from '../harness/deployed.ts';
+import { localTableNames, tableEnvironmentOf, type DeployedConfiguration, type DeployedFunction } from '../harness/deployed.ts';
 import { OPERATIONS } from './bundles.ts';
 
 // ---- Lambda-like environment -------------------------------------------------------------------
@@ -12,6 +12,9 @@ import { OPERATIONS } from './bundles.ts';
  */
 let deployed: DeployedConfiguration | undefined;
 
+/** Measured variants of an operation, by the function they run (bench/events.mjs builds their requests). */
+export const VARIANT_OF: Record<string, string> = { createUserWithKey: 'createUser' };
+
 /** Once the dev template is known: what each function is configured with there. */
 export function useDeployedConfiguration(configuration: DeployedConfiguration): void {
   deployed = configuration;
@@ -19,7 +22,7 @@ export function useDeployedConfiguration(configuration: DeployedConfiguration): 
 
 /** What the dev template configures the operation's function with (read once the template is known). */
 export function deployedFunction(operation: string): DeployedFunction {
-  const found = deployed?.functions.get(operation);
+  const found = deployed?.functions.get(VARIANT_OF[operation] ?? operation);
   if (!found) throw new Error(`no deployed settings for ${operation}: the dev template has not been read`);
   return found;
 }
@@ -32,7 +35,7 @@ export function lambdaEnvironment(operation: string, taskRoot: string, endpoint:
     TZ: 'UTC',
     // The function's own variables as the dev template sets them, the table name resolved locally.
     ...deployedFunction(operation).environment,
-    TABLE_NAME: tableName,
+    ...tableEnvironmentOf(localTableNames(tableName)),
     DYNAMODB_ENDPOINT: endpoint,
     AWS_REGION: 'eu-west-1',
     AWS_DEFAULT_REGION: 'eu-west-1',

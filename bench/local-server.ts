@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT, OUT, NODE, WARM_CALLS, WARM_WARMUP, WARM_TIME_LIMIT_MS, LOAD_CONCURRENCY, children, run, freePort, round, step } from './common.ts';
 import { FLOOR_BUNDLE, OPERATIONS } from './bundles.ts';
 import { latency } from './warm.ts';
+import { localTableNames, tableEnvironmentOf } from '../harness/deployed.ts';
 
 // ---- 4b/5. through the local server -------------------------------------------------------------
 export interface LocalServer {
@@ -153,7 +154,7 @@ export function httpRequestFor(
 
 export async function warmThroughServer(server: LocalServer) {
   step(`warm latency through the local server (${WARM_CALLS} calls per operation and floor)`);
-  Object.assign(process.env, { DYNAMODB_ENDPOINT: server.endpoint, TABLE_NAME: server.tableName, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+  Object.assign(process.env, { DYNAMODB_ENDPOINT: server.endpoint, ...tableEnvironmentOf(localTableNames(server.tableName)), AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
   const { floor } = (await import(FLOOR_BUNDLE)) as { floor: Record<string, (userId?: string) => Promise<unknown>> };
   const result = [];
   for (const operation of OPERATIONS.map((op) => op.name)) {

@@ -1,12 +1,12 @@
 /**
  * What the deployed API and its functions are configured with, read from the synthesized dev
- * template: the table's key schema, the HTTP API's CORS configuration, and each function's
+ * template: each table's key schema, the HTTP API's CORS configuration, and each function's
  * environment, memory and timeout. The local stack and the bench run the handlers with these, so
  * they cannot drift from what the CDK app deploys.
  */
 import { resolve } from 'node:path';
-import { contract } from '../lambda/src/contract.ts';
-import { findDevTemplate, functionsByOperation, onlyResourceOfType, readTemplate, REPO_ROOT, type Template } from './cdk-out.ts';
+import { contract, TABLE_ROLES, type TableRole } from '../lambda/src/contract.ts';
+import { findDevTemplate, functionsByOperation, onlyResourceOfType, readTemplate, REPO_ROOT, resourcesOfType, type Template } from './cdk-out.ts';
 
 /** What DynamoDB Local needs of the table; encryption, PITR, tags and the like are deployment concerns. */
 export const LOCAL_TABLE_PROPERTIES = [
@@ -42,7 +42,8 @@ export interface DeployedFunction {
 
 export interface DeployedConfiguration {
   templatePath: string;
-  table: DeployedTable;
+  /** The table each role's variable names in the functions' environment. */
+  tables: Record<TableRole, DeployedTable>;
   cors: DeployedCors;
   /** Keyed by the contract's operation name. */
   functions: Map<string, DeployedFunction>;
@@ -54,8 +55,37 @@ function strings(value: unknown, where: string): string[] {
   return value as string[];
 }
 
-export function tableOf(template: Template): DeployedTable {
-  const [logicalId, resource] = onlyResourceOfType(template, 'AWS::DynamoDB::Table');
+/**
+ * Each table role's table: the AWS::DynamoDB::Table that the functions' variable for that role
+ * (the contract's environmentVariable) refers to. A role no function is told about, or told about
+ * two different tables, is refused.
+ */
+export function tablesOf(template: Template): Record<TableRole, DeployedTable> {
+  const referenced = new Map<string, Set<string>>();
+  for (const [, resource] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+    const variables = ((resource.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
+    for (const [name, value] of Object.entries(variables)) {
+      const ref = (value as { Ref?: unknown } | null)?.Ref;
+      if (typeof ref === 'string' && template.resources[ref]?.Type === 'AWS::DynamoDB::Table') {
+        referenced.set(name, (referenced.get(name) ?? new Set()).add(ref));
+      }
+    }
+  }
+  const tables = {} as Record<TableRole, DeployedTable>;
+  for (const role of TABLE_ROLES) {
+    const variable = contract.tables[role].environmentVariable;
+    const logicalIds = [...(referenced.get(variable) ?? [])];
+    if (logicalIds.length !== 1 || logicalIds[0] === undefined) {
+      throw new Error(`${template.path}: ${variable} (the ${role} table) refers to ${logicalIds.length} tables; expected exactly one`);
+    }
+    tables[role] = tableOf(template, logicalIds[0]);
+  }
+  return tables;
+}
+
+export function tableOf(template: Template, logicalId: string): DeployedTable {
+  const resource = template.resources[logicalId];
+  if (resource?.Type !== 'AWS::DynamoDB::Table') throw new Error(`${template.path}: ${logicalId} is not an AWS::DynamoDB::Table`);
   const properties: Record<string, unknown> = {};
   for (const key of LOCAL_TABLE_PROPERTIES) {
     if (resource.Properties?.[key] !== undefined) properties[key] = resource.Properties[key];
@@ -64,6 +94,19 @@ export function tableOf(template: Template): DeployedTable {
     throw new Error(`${template.path}: ${logicalId} has no KeySchema/AttributeDefinitions`);
   }
   return { logicalId, properties };
+}
+
+/**
+ * The local runs' table names: the users table is `base` (its name of old, so a persisted one is
+ * found again), the others `base-<role>`.
+ */
+export function localTableNames(base: string): Record<TableRole, string> {
+  return Object.fromEntries(TABLE_ROLES.map((role) => [role, role === 'users' ? base : `${base}-${role}`])) as Record<TableRole, string>;
+}
+
+/** The variables that tell the functions those names. */
+export function tableEnvironmentOf(names: Record<TableRole, string>): Record<string, string> {
+  return Object.fromEntries(TABLE_ROLES.map((role) => [contract.tables[role].environmentVariable, names[role]]));
 }
 
 export function corsOf(template: Template): DeployedCors {
@@ -105,7 +148,7 @@ export function functionsOf(template: Template, operationNames: readonly string[
 
 export function readDeployedConfiguration(templatePath: string): DeployedConfiguration {
   const template = readTemplate(templatePath);
-  return { templatePath, table: tableOf(template), cors: corsOf(template), functions: functionsOf(template) };
+  return { templatePath, tables: tablesOf(template), cors: corsOf(template), functions: functionsOf(template) };
 }
 
 /**

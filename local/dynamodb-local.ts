@@ -112,23 +112,21 @@ export async function startDynamoDbLocal(options: { port?: number; persistDir?: 
   return { endpoint, port, process: child, stop };
 }
 
-/** Creates a PAY_PER_REQUEST table keyed (partitionKey S, sortKey S) and waits until ACTIVE; an existing table is kept. */
+/** Creates a PAY_PER_REQUEST table keyed (partitionKey S[, sortKey S]) and waits until ACTIVE; an existing table is kept. */
 export async function createTable(
   endpoint: string,
   tableName: string,
-  definition: { partitionKey: string; sortKey: string },
+  definition: { partitionKey: string; sortKey?: string | undefined },
 ): Promise<void> {
+  const keys = [
+    { name: definition.partitionKey, type: 'HASH' as const },
+    ...(definition.sortKey ? [{ name: definition.sortKey, type: 'RANGE' as const }] : []),
+  ];
   await createTableWith(endpoint, {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [
-      { AttributeName: definition.partitionKey, AttributeType: 'S' },
-      { AttributeName: definition.sortKey, AttributeType: 'S' },
-    ],
-    KeySchema: [
-      { AttributeName: definition.partitionKey, KeyType: 'HASH' },
-      { AttributeName: definition.sortKey, KeyType: 'RANGE' },
-    ],
+    AttributeDefinitions: keys.map((key) => ({ AttributeName: key.name, AttributeType: 'S' })),
+    KeySchema: keys.map((key) => ({ AttributeName: key.name, KeyType: key.type })),
   });
 }
 

@@ -15,9 +15,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { TABLE_ROLES } from '../lambda/src/contract.ts';
 import { loadRoutes } from './contract.ts';
 import type { Route } from './contract.ts';
-import { devConfiguration, sharedFunctionEnvironment, type DeployedConfiguration } from '../harness/deployed.ts';
+import { devConfiguration, localTableNames, sharedFunctionEnvironment, tableEnvironmentOf, type DeployedConfiguration } from '../harness/deployed.ts';
 import * as dynamoDbLocal from './dynamodb-local.ts';
 import { jsonResponse } from './events.ts';
 import { createGateway, type GatewayAnswer, type Handler } from './gateway.ts';
@@ -112,8 +113,8 @@ async function main(): Promise<void> {
   } catch (error) {
     fail((error as Error).message);
   }
-  const { table, cors } = deployed;
-  const tableName = process.env.TABLE_NAME || 'users-service-local';
+  const { tables, cors } = deployed;
+  const tableNames = localTableNames(process.env.TABLE_NAME || 'users-service-local');
   const timeoutOverrideSeconds = process.env.LAMBDA_TIMEOUT_SECONDS;
   const functionTimeoutMs = (operation: string): number =>
     Number(timeoutOverrideSeconds ?? deployed.functions.get(operation)?.timeoutSeconds) * 1000;
@@ -252,14 +253,15 @@ async function main(): Promise<void> {
   });
 
   try {
-    // 3. The table, from the dev template's Properties.
+    // 3. The tables, from the dev template's Properties.
     const endpoint = dynamo.endpoint;
-    const state = await ensureTable(endpoint, tableName, table.properties);
+    const states: Record<string, 'created' | 'existing'> = {};
+    for (const role of TABLE_ROLES) states[tableNames[role]] = await ensureTable(endpoint, tableNames[role], tables[role].properties);
 
     // 4. The handlers, with the environment their functions have in the dev template (the table
     // name, which CloudFormation resolves there, becomes the local table; tracing off), then imported.
     Object.assign(process.env, sharedFunctionEnvironment(deployed), {
-      TABLE_NAME: tableName,
+      ...tableEnvironmentOf(tableNames),
       DYNAMODB_ENDPOINT: endpoint,
       AWS_REGION: region,
       AWS_DEFAULT_REGION: region,
@@ -289,8 +291,7 @@ async function main(): Promise<void> {
     });
     log('INFO', 'local stack ready', {
       dynamodbEndpoint: endpoint,
-      table: tableName,
-      tableState: state,
+      tables: states,
       template: deployed.templatePath,
       persist,
       routes: routes.map((r) => `${r.routeKey} (${r.scope})`),

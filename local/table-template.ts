@@ -45,8 +45,8 @@ if (import.meta.main) {
     process.exitCode = reason ? 1 : 0;
   } else {
     try {
-      const { templatePath, table } = devConfiguration();
-      process.stdout.write(`${JSON.stringify({ templatePath, ...table }, null, 2)}\n`);
+      const { templatePath, tables } = devConfiguration();
+      process.stdout.write(`${JSON.stringify({ templatePath, tables }, null, 2)}\n`);
     } catch (error) {
       process.stderr.write(`${(error as Error).message}\n`);
       process.exitCode = 1;

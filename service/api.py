@@ -23,7 +23,7 @@ CORS_METHODS = [
     apigwv2.CorsHttpMethod.DELETE,
     apigwv2.CorsHttpMethod.OPTIONS,
 ]
-CORS_ALLOW_HEADERS = ["authorization", "content-type", "if-match", "if-none-match"]
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "if-match", "if-none-match"]
 # What browser code reads of a response: the version for If-Match, a new user's URL, and when to
 # retry a 503. The local run takes the same list from the synthesized template.
 CORS_EXPOSE_HEADERS = ["etag", "location", "retry-after"]

@@ -1,7 +1,7 @@
 """The users API as declared once in lambda/service-contract.json.
 
 The handlers' tests and the local server read the same file, so routes, scopes, key schema and
-each function's DynamoDB actions cannot drift between the code and the infrastructure.
+each function's DynamoDB actions (per table) cannot drift between the code and the infrastructure.
 """
 
 from __future__ import annotations
@@ -10,6 +10,10 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Literal, get_args
+
+TableRole = Literal["users", "emails", "idempotency"]
+TABLE_ROLES: tuple[TableRole, ...] = get_args(TableRole)
 
 LAMBDA_ROOT = Path(__file__).resolve().parent.parent / "lambda"
 CONTRACT_FILE = LAMBDA_ROOT / "service-contract.json"
@@ -22,7 +26,8 @@ class Operation:
     path: str  # e.g. /users/{userId}
     entry: Path  # the handler's TypeScript module
     scope: str  # OAuth scope a caller's token must carry
-    dynamodb_actions: tuple[str, ...]  # every DynamoDB action the handler calls, nothing more
+    # Per table role, every DynamoDB action the handler calls on that table, nothing more.
+    dynamodb_actions: dict[TableRole, tuple[str, ...]]
 
     @property
     def construct_id(self) -> str:
@@ -30,9 +35,16 @@ class Operation:
 
 
 @dataclass(frozen=True)
-class ServiceContract:
+class TableDefinition:
     partition_key: str
-    sort_key: str
+    sort_key: str | None
+    time_to_live_attribute: str | None
+    environment_variable: str  # tells a function the table's name
+
+
+@dataclass(frozen=True)
+class ServiceContract:
+    tables: dict[TableRole, TableDefinition]
     read_scope: str
     write_scope: str
     operations: tuple[Operation, ...]
@@ -48,13 +60,22 @@ def load_contract(path: Path = CONTRACT_FILE) -> ServiceContract:
             path=item["path"],
             entry=path.parent / item["entry"],
             scope=item["scope"],
-            dynamodb_actions=tuple(item["dynamodbActions"]),
+            dynamodb_actions={
+                role: tuple(item["dynamodbActions"][role]) for role in TABLE_ROLES if role in item["dynamodbActions"]
+            },
         )
         for item in document["operations"]
     )
     return ServiceContract(
-        partition_key=document["table"]["partitionKey"],
-        sort_key=document["table"]["sortKey"],
+        tables={
+            role: TableDefinition(
+                partition_key=document["tables"][role]["partitionKey"],
+                sort_key=document["tables"][role].get("sortKey"),
+                time_to_live_attribute=document["tables"][role].get("timeToLiveAttribute"),
+                environment_variable=document["tables"][role]["environmentVariable"],
+            )
+            for role in TABLE_ROLES
+        },
         read_scope=document["scopes"]["read"],
         write_scope=document["scopes"]["write"],
         operations=operations,

@@ -15,7 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from compliance import acknowledge
-from service.contract import Operation
+from service.contract import Operation, TableRole
 
 # The newest Node.js runtime this CDK version offers; a unit test fails when CDK adds a newer one.
 RUNTIME = lambda_.Runtime.NODEJS_24_X
@@ -59,8 +59,16 @@ def bundling_options(path: Path = BUNDLING_FILE) -> nodejs.BundlingOptions:
 
 
 @dataclass(frozen=True)
-class FunctionSettings:
+class ServiceTable:
+    """A table of the service and the variable that tells a function its name."""
+
     table: dynamodb.ITable
+    environment_variable: str
+
+
+@dataclass(frozen=True)
+class FunctionSettings:
+    tables: Mapping[TableRole, ServiceTable]
     log_retention: logs.RetentionDays
     removal_policy: RemovalPolicy
     environment: Mapping[str, str]
@@ -70,8 +78,9 @@ class UserFunction(Construct):
     """One operation's function with everything it owns: its role, log group and dead-letter queue.
 
     The role is written by hand instead of granted: it holds exactly the DynamoDB actions the
-    handler calls (from the service contract) on the table, writes to its own log group only,
-    and sends to its own queue only.
+    handler calls (from the service contract), one statement per table it uses, writes to its own
+    log group only, and sends to its own queue only. A function learns the names of the tables it
+    uses, and of no others.
     """
 
     def __init__(
@@ -108,9 +117,14 @@ class UserFunction(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"Runs the {operation.name} handler",
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(actions=list(operation.dynamodb_actions), resources=[settings.table.table_arn])
-        )
+        for role, actions in operation.dynamodb_actions.items():
+            self.role.add_to_policy(
+                iam.PolicyStatement(actions=list(actions), resources=[settings.tables[role].table.table_arn])
+            )
+        table_names = {
+            settings.tables[role].environment_variable: settings.tables[role].table.table_name
+            for role in operation.dynamodb_actions
+        }
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -132,7 +146,7 @@ class UserFunction(Construct):
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             dead_letter_queue=self.dead_letter_queue,
-            environment={**settings.environment, "TABLE_NAME": settings.table.table_name},
+            environment={**settings.environment, **table_names},
             deps_lock_file_path=str(PROJECT_ROOT / "package-lock.json"),
             project_root=str(PROJECT_ROOT),
             bundling=bundling_options(),

@@ -9,10 +9,10 @@ from constructs import Construct
 from config import StageConfig
 from service.api import UsersApi
 from service.auth import ApiAuthorization
-from service.contract import ServiceContract
-from service.database import UsersTable
+from service.contract import TABLE_ROLES, ServiceContract
+from service.database import IdempotencyRecords, UsersDatabase
 from service.edge import ApiDistribution, EdgeFirewall
-from service.functions import FunctionSettings, UserFunctions
+from service.functions import FunctionSettings, ServiceTable, UserFunctions
 from service.log_bucket import LogBucket
 from service.monitoring import Monitoring
 from service.smoke_access import SmokeAccess, SmokeSettings
@@ -41,19 +41,24 @@ class UsersServiceStack(Stack):
         removal_policy = RemovalPolicy.RETAIN if stage.retain_data else RemovalPolicy.DESTROY
         log_retention = stage.log_retention
 
-        database = UsersTable(
+        database = UsersDatabase(
             self,
             "Database",
-            partition_key=contract.partition_key,
-            sort_key=contract.sort_key,
+            users=contract.tables["users"],
+            emails=contract.tables["emails"],
             retain_data=stage.retain_data,
         )
+        idempotency = IdempotencyRecords(self, "Idempotency", definition=contract.tables["idempotency"])
+        tables = {"users": database.table, "emails": database.emails_table, "idempotency": idempotency.table}
         functions = UserFunctions(
             self,
             "Functions",
             operations=contract.operations,
             settings=FunctionSettings(
-                table=database.table,
+                tables={
+                    role: ServiceTable(tables[role], environment_variable=contract.tables[role].environment_variable)
+                    for role in TABLE_ROLES
+                },
                 log_retention=log_retention,
                 removal_policy=removal_policy,
                 environment={
@@ -112,6 +117,8 @@ class UsersServiceStack(Stack):
         )
 
         self.table = database.table
+        self.emails_table = database.emails_table
+        self.idempotency_table = idempotency.table
         self.functions = functions
         self.api = api
         self.authorization = authorization

@@ -1,7 +1,7 @@
 /**
  * lambda/service-contract.json, loaded and checked once for the TypeScript side: the handlers take
  * their route keys from it, and the handlers' tests, the local server and the bench their routes,
- * scopes, key schema and DynamoDB actions. (The CDK app reads the same file in service/contract.py;
+ * scopes, tables and DynamoDB actions. (The CDK app reads the same file in service/contract.py;
  * tests/unit/test_contract.py proves the two loaders agree.)
  */
 import document from '../service-contract.json' with { type: 'json' };
@@ -19,12 +19,24 @@ export interface Operation {
   entry: string;
   /** The OAuth scope a caller's token must carry. */
   scope: string;
-  /** Every DynamoDB action the handler calls: its IAM policy. */
-  dynamodbActions: readonly string[];
+  /** Every DynamoDB action the handler calls, per table role: its IAM policy. */
+  dynamodbActions: Readonly<Partial<Record<TableRole, readonly string[]>>>;
+}
+
+export const TABLE_ROLES = ['users', 'emails', 'idempotency'] as const;
+export type TableRole = (typeof TABLE_ROLES)[number];
+
+export interface TableDefinition {
+  partitionKey: string;
+  sortKey?: string;
+  /** The attribute DynamoDB's TTL deletes expired items by. */
+  timeToLiveAttribute?: string;
+  /** The variable that tells a function this table's name. */
+  environmentVariable: string;
 }
 
 export interface ServiceContract {
-  table: { partitionKey: string; sortKey: string };
+  tables: Readonly<Record<TableRole, TableDefinition>>;
   scopes: { read: string; write: string };
   operations: readonly Operation[];
 }
@@ -50,7 +62,27 @@ function object(value: unknown, where: string, source: string): Record<string, u
 /** Checks a parsed contract document; every error names the key that is wrong. */
 export function parseContract(value: unknown, source = 'lambda/service-contract.json'): ServiceContract {
   const root = object(value, 'contract', source);
-  const table = object(root.table, 'table', source);
+  const tablesRecord = object(root.tables, 'tables', source);
+  const unknownRole = Object.keys(tablesRecord).find((role) => !(TABLE_ROLES as readonly string[]).includes(role));
+  if (unknownRole) throw new ContractError(source, `tables.${unknownRole}`, `is not one of ${TABLE_ROLES.join(', ')}`);
+  const tables = Object.fromEntries(
+    TABLE_ROLES.map((role): [TableRole, TableDefinition] => {
+      const where = `tables.${role}`;
+      const record = object(tablesRecord[role], where, source);
+      const optional = (key: string): string | undefined => (record[key] === undefined ? undefined : text(record, key, where, source));
+      const sortKey = optional('sortKey');
+      const timeToLiveAttribute = optional('timeToLiveAttribute');
+      return [
+        role,
+        {
+          partitionKey: text(record, 'partitionKey', where, source),
+          ...(sortKey ? { sortKey } : {}),
+          ...(timeToLiveAttribute ? { timeToLiveAttribute } : {}),
+          environmentVariable: text(record, 'environmentVariable', where, source),
+        },
+      ];
+    }),
+  ) as Record<TableRole, TableDefinition>;
   const scopes = object(root.scopes, 'scopes', source);
   if (!Array.isArray(root.operations) || root.operations.length === 0) {
     throw new ContractError(source, 'operations', 'must list at least one operation');
@@ -60,9 +92,14 @@ export function parseContract(value: unknown, source = 'lambda/service-contract.
     const record = object(item, where, source);
     const method = text(record, 'method', where, source).toUpperCase();
     const path = text(record, 'path', where, source);
-    const actions = record.dynamodbActions;
-    if (!Array.isArray(actions) || !actions.every((action) => typeof action === 'string' && action.startsWith('dynamodb:'))) {
-      throw new ContractError(source, `${where}.dynamodbActions`, 'must be a list of dynamodb:* actions');
+    const actions = object(record.dynamodbActions, `${where}.dynamodbActions`, source);
+    for (const [role, list] of Object.entries(actions)) {
+      if (!(TABLE_ROLES as readonly string[]).includes(role)) {
+        throw new ContractError(source, `${where}.dynamodbActions.${role}`, `is not a table role (${TABLE_ROLES.join(', ')})`);
+      }
+      if (!Array.isArray(list) || list.length === 0 || !list.every((action) => typeof action === 'string' && action.startsWith('dynamodb:'))) {
+        throw new ContractError(source, `${where}.dynamodbActions.${role}`, 'must be a non-empty list of dynamodb:* actions');
+      }
     }
     return {
       name: text(record, 'name', where, source),
@@ -71,14 +108,14 @@ export function parseContract(value: unknown, source = 'lambda/service-contract.
       routeKey: `${method} ${path}`,
       entry: text(record, 'entry', where, source),
       scope: text(record, 'scope', where, source),
-      dynamodbActions: actions as string[],
+      dynamodbActions: actions as Partial<Record<TableRole, string[]>>,
     };
   });
   const names = operations.map((operation) => operation.name);
   const duplicate = names.find((name, index) => names.indexOf(name) !== index);
   if (duplicate) throw new ContractError(source, 'operations', `name ${duplicate} more than once`);
   return {
-    table: { partitionKey: text(table, 'partitionKey', 'table', source), sortKey: text(table, 'sortKey', 'table', source) },
+    tables,
     scopes: { read: text(scopes, 'read', 'scopes', source), write: text(scopes, 'write', 'scopes', source) },
     operations,
   };

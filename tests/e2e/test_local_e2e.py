@@ -301,7 +301,8 @@ def test_cors_as_the_deployed_api_answers_it(shared_stack: LocalStack) -> None:
     assert status == 204
     assert headers["access-control-allow-origin"] == ALLOWED_ORIGIN
     assert headers["access-control-allow-methods"] == "GET,POST,PUT,PATCH,DELETE,OPTIONS"
-    assert headers["access-control-allow-headers"] == "authorization,content-type,if-match,if-none-match"
+    allowed = "authorization,content-type,idempotency-key,if-match,if-none-match"
+    assert headers["access-control-allow-headers"] == allowed
     # The deployed API's max-age, read from the dev template (it once drifted: 600 locally, 3600 deployed).
     assert headers["access-control-max-age"] == "3600"
 

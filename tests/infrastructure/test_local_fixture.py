@@ -27,7 +27,10 @@ def test_the_fixture_keeps_what_the_local_stack_reads(synthesized_templates: dic
     types = sorted(resource["Type"] for resource in reduced.values())
     # One function per operation, and the log bucket's auto-delete provider (dev only).
     functions = len(load_contract().operations) + 1
-    assert types == ["AWS::ApiGatewayV2::Api", "AWS::DynamoDB::Table"] + ["AWS::Lambda::Function"] * functions
+    # One table per role of the contract.
+    tables = len(load_contract().tables)
+    expected = ["AWS::ApiGatewayV2::Api"] + ["AWS::DynamoDB::Table"] * tables + ["AWS::Lambda::Function"] * functions
+    assert types == expected
     api = next(resource for resource in reduced.values() if resource["Type"] == "AWS::ApiGatewayV2::Api")
     assert api["Properties"]["CorsConfiguration"]["MaxAge"] == 3600
     assert not any("aws:asset:path" in resource.get("Metadata", {}) for resource in reduced.values())

@@ -45,35 +45,55 @@ def logical_id_of(template: Template, type_name: str, path_fragment: str) -> str
 # --- DynamoDB ---------------------------------------------------------------------------------
 
 
-def test_table_is_on_demand_with_user_id_and_created_date_keys(dev: Template) -> None:
-    dev.resource_count_is("AWS::DynamoDB::Table", 1)
-    dev.has_resource_properties(
-        "AWS::DynamoDB::Table",
-        {
-            "BillingMode": "PAY_PER_REQUEST",
-            "KeySchema": [
-                {"AttributeName": "userId", "KeyType": "HASH"},
-                {"AttributeName": "createdDate", "KeyType": "RANGE"},
-            ],
-            "AttributeDefinitions": Match.array_with(
-                [
-                    {"AttributeName": "userId", "AttributeType": "S"},
-                    {"AttributeName": "createdDate", "AttributeType": "S"},
-                ]
-            ),
-            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-        },
-    )
+def _table_at(template: Template, path_fragment: str) -> dict[str, Any]:
+    table: dict[str, Any] = resources(template, "AWS::DynamoDB::Table")[
+        logical_id_of(template, "AWS::DynamoDB::Table", path_fragment)
+    ]
+    return table
 
 
-def test_prod_table_is_retained_and_protected_dev_is_not(dev: Template, prod: Template) -> None:
-    prod.has_resource(
-        "AWS::DynamoDB::Table",
-        {"DeletionPolicy": "Retain", "Properties": Match.object_like({"DeletionProtectionEnabled": True})},
-    )
-    dev.has_resource("AWS::DynamoDB::Table", {"DeletionPolicy": "Delete"})
-    dev_table = next(iter(resources(dev, "AWS::DynamoDB::Table").values()))["Properties"]
-    assert dev_table.get("DeletionProtectionEnabled", False) is False
+def test_the_service_has_its_users_their_email_claims_and_idempotency_records(dev: Template) -> None:
+    dev.resource_count_is("AWS::DynamoDB::Table", 3)
+    keys = {
+        "/Database/Table/": [("userId", "HASH"), ("createdDate", "RANGE")],
+        "/Database/Emails/": [("email", "HASH")],
+        "/Idempotency/Table/": [("id", "HASH")],
+    }
+    for path, key in keys.items():
+        properties = _table_at(dev, path)["Properties"]
+        assert [(k["AttributeName"], k["KeyType"]) for k in properties["KeySchema"]] == key, path
+        assert properties["AttributeDefinitions"] == [{"AttributeName": name, "AttributeType": "S"} for name, _ in key]
+        assert properties["BillingMode"] == "PAY_PER_REQUEST"
+        assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert properties["SSESpecification"] == {"SSEEnabled": True}
+    # Expired idempotency records go by themselves; users and claims never expire.
+    assert _table_at(dev, "/Idempotency/Table/")["Properties"]["TimeToLiveSpecification"] == {
+        "AttributeName": "expiration",
+        "Enabled": True,
+    }
+    assert "TimeToLiveSpecification" not in _table_at(dev, "/Database/Table/")["Properties"]
+    assert "TimeToLiveSpecification" not in _table_at(dev, "/Database/Emails/")["Properties"]
+
+
+def test_prod_keeps_users_and_claims_alike_and_idempotency_records_never(dev: Template, prod: Template) -> None:
+    for path in ("/Database/Table/", "/Database/Emails/"):
+        table = _table_at(prod, path)
+        assert table["DeletionPolicy"] == "Retain", path
+        assert table["Properties"]["DeletionProtectionEnabled"] is True, path
+        assert _table_at(dev, path)["DeletionPolicy"] == "Delete", path
+        assert _table_at(dev, path)["Properties"].get("DeletionProtectionEnabled", False) is False, path
+    for template in (dev, prod):
+        records = _table_at(template, "/Idempotency/Table/")
+        assert records["DeletionPolicy"] == "Delete"
+        assert records["Properties"].get("DeletionProtectionEnabled", False) is False
+
+
+def test_a_function_is_told_only_the_tables_it_uses(dev: Template) -> None:
+    for operation in CONTRACT.operations:
+        function_id = logical_id_of(dev, "AWS::Lambda::Function", f"/Functions/{operation.construct_id}/Function/")
+        variables = resources(dev, "AWS::Lambda::Function")[function_id]["Properties"]["Environment"]["Variables"]
+        told = {name for name, value in variables.items() if isinstance(value, dict)}
+        assert told == {CONTRACT.tables[role].environment_variable for role in operation.dynamodb_actions}
 
 
 # --- Lambda -----------------------------------------------------------------------------------
@@ -165,7 +185,11 @@ def _actions(statement: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize("operation", CONTRACT.operations, ids=lambda operation: operation.name)
 def test_function_role_holds_exactly_what_its_handler_needs(dev: Template, operation) -> None:
     role_id = logical_id_of(dev, "AWS::IAM::Role", f"/Functions/{operation.construct_id}/Role/")
-    table_id = logical_id_of(dev, "AWS::DynamoDB::Table", "/Database/Table/")
+    table_ids = {
+        "users": logical_id_of(dev, "AWS::DynamoDB::Table", "/Database/Table/"),
+        "emails": logical_id_of(dev, "AWS::DynamoDB::Table", "/Database/Emails/"),
+        "idempotency": logical_id_of(dev, "AWS::DynamoDB::Table", "/Idempotency/Table/"),
+    }
     queue_id = logical_id_of(dev, "AWS::SQS::Queue", f"/Functions/{operation.construct_id}/DeadLetterQueue/")
     log_group_id = logical_id_of(dev, "AWS::Logs::LogGroup", f"/Functions/{operation.construct_id}/Logs/")
 
@@ -175,12 +199,18 @@ def test_function_role_holds_exactly_what_its_handler_needs(dev: Template, opera
         {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
     ]
 
+    # CDK merges statements that grant the same actions (one statement, several resources).
     granted = {
-        (action, repr(statement["Resource"]))
+        (action, repr(resource))
         for statement in _statements_of_role(dev, role_id)
         for action in _actions(statement)
+        for resource in (statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]])
     }
-    expected = {(action, repr({"Fn::GetAtt": [table_id, "Arn"]})) for action in operation.dynamodb_actions}
+    expected = {
+        (action, repr({"Fn::GetAtt": [table_ids[role], "Arn"]}))
+        for role, actions in operation.dynamodb_actions.items()
+        for action in actions
+    }
     expected |= {
         ("logs:CreateLogStream", repr({"Fn::GetAtt": [log_group_id, "Arn"]})),
         ("logs:PutLogEvents", repr({"Fn::GetAtt": [log_group_id, "Arn"]})),
@@ -330,7 +360,7 @@ def test_cors_comes_from_config_without_credentials(dev: Template, prod: Templat
             "CorsConfiguration": {
                 "AllowOrigins": ["http://localhost:5173", "https://dev.users.example.com"],
                 "AllowMethods": ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-                "AllowHeaders": ["authorization", "content-type", "if-match", "if-none-match"],
+                "AllowHeaders": ["authorization", "content-type", "idempotency-key", "if-match", "if-none-match"],
                 "ExposeHeaders": ["etag", "location", "retry-after"],
                 "AllowCredentials": False,
                 "MaxAge": 3600,

@@ -64,7 +64,9 @@ def test_the_registry_and_the_documented_properties_are_both_watched() -> None:
 
 
 def _dev_with(*, sort_key: str) -> Snapshot:
-    contract = dataclasses.replace(load_contract(), sort_key=sort_key)
+    contract = load_contract()
+    users = dataclasses.replace(contract.tables["users"], sort_key=sort_key)
+    contract = dataclasses.replace(contract, tables={**contract.tables, "users": users})
     return stateful_snapshot(template_of(build_stage(StageName.DEV, contract=contract)).to_json())
 
 
@@ -85,7 +87,9 @@ def test_a_planted_key_schema_change_fails_naming_the_property_and_the_migration
 
 def test_a_renamed_stateful_resource_is_reported_as_gone_and_new(recorded: dict[str, Snapshot]) -> None:
     current = dict(recorded["Dev"])
-    (table_id,) = [logical_id for logical_id, resource in current.items() if resource["Type"] == "AWS::DynamoDB::Table"]
+    (table_id,) = [
+        logical_id for logical_id, resource in current.items() if resource["Path"].endswith("/Database/Table/Resource")
+    ]
     current["RenamedTable"] = current.pop(table_id)
     problems = compare("Dev", recorded["Dev"], current)
     assert len(problems) == 2, problems

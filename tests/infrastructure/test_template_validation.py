@@ -46,7 +46,9 @@ def test_a_planted_schema_error_synthesizes_but_fails_cfn_lint(tmp_path: Path, m
     planted = synthesize_app(tmp_path / "cdk.out")
     qa_template = next((tmp_path / "cdk.out").glob("assembly-Qa/*.template.json"))
     (table,) = [
-        r for r in json.loads(qa_template.read_text())["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table"
+        r
+        for r in json.loads(qa_template.read_text())["Resources"].values()
+        if r.get("Metadata", {}).get("aws:cdk:path", "").endswith("/Database/Table/Resource")
     ]
     assert "BillingModeTypo" in table["Properties"]
     assert len(planted.stacks) == 4

@@ -37,7 +37,15 @@ def test_both_loaders_read_the_same_contract() -> None:
     python = load_contract()
     typescript = _typescript_contract()
 
-    assert typescript["table"] == {"partitionKey": python.partition_key, "sortKey": python.sort_key}
+    assert typescript["tables"] == {
+        role: {
+            "partitionKey": table.partition_key,
+            **({"sortKey": table.sort_key} if table.sort_key else {}),
+            **({"timeToLiveAttribute": table.time_to_live_attribute} if table.time_to_live_attribute else {}),
+            "environmentVariable": table.environment_variable,
+        }
+        for role, table in python.tables.items()
+    }
     assert typescript["scopes"] == {"read": python.read_scope, "write": python.write_scope}
     assert [
         (
@@ -47,7 +55,7 @@ def test_both_loaders_read_the_same_contract() -> None:
             item["routeKey"],
             LAMBDA_ROOT / item["entry"],
             item["scope"],
-            tuple(item["dynamodbActions"]),
+            {role: tuple(actions) for role, actions in item["dynamodbActions"].items()},
         )
         for item in typescript["operations"]
     ] == [

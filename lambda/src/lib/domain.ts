@@ -45,10 +45,27 @@ export interface WritePreconditions {
   ifNoneMatch?: 'any' | readonly number[];
 }
 
+/**
+ * Whether a user at `version` satisfies the preconditions (RFC 9110 section 13.2.2: If-Match,
+ * then If-None-Match). A missing user is the caller's case: it fails If-Match, passes the rest.
+ */
+export function preconditionsHold(version: number, { ifMatch, ifNoneMatch }: WritePreconditions): boolean {
+  if (typeof ifMatch === 'object' && !ifMatch.includes(version)) return false;
+  if (ifNoneMatch === 'any') return false;
+  if (typeof ifNoneMatch === 'object' && ifNoneMatch.includes(version)) return false;
+  return true;
+}
+
+/** Another user holds the address (compared after normalisation): 409 naming `email`. */
+export type EmailTaken = { outcome: 'email_taken' };
+
+export type CreateResult = { outcome: 'ok'; user: User } | EmailTaken;
+
 export type WriteResult =
   | { outcome: 'ok'; user: User }
   | { outcome: 'not_found' }
-  | { outcome: 'precondition_failed' };
+  | { outcome: 'precondition_failed' }
+  | EmailTaken;
 
 export type DeleteResult = { outcome: 'ok' } | { outcome: 'not_found' } | { outcome: 'precondition_failed' };
 
@@ -59,8 +76,10 @@ export interface UserPage {
 }
 
 export interface UsersRepository {
-  create(input: UserInput): Promise<User>;
+  create(input: UserInput): Promise<CreateResult>;
   get(userId: string): Promise<User | undefined>;
+  /** The user holding this (normalised) address, read strongly consistently. */
+  findByEmail(email: string): Promise<User | undefined>;
   replace(userId: string, input: UserInput, preconditions: WritePreconditions): Promise<WriteResult>;
   patch(userId: string, changes: UserChanges, preconditions: WritePreconditions): Promise<WriteResult>;
   delete(userId: string, preconditions: WritePreconditions): Promise<DeleteResult>;

@@ -2,7 +2,7 @@
  * JSON responses, the mapping from errors to HTTP, and the wrapper every handler goes through.
  *
  * Error body (relied on by clients, keep exactly):
- *   {"error": {"code": "<PascalCase>", "message": "<sentence>", "field": "<what was wrong, for 400/413/415>"}}
+ *   {"error": {"code": "<PascalCase>", "message": "<sentence>", "field": "<what was wrong, for 400/409/413/415/422>"}}
  * Every response carries Content-Type: application/json.
  */
 import type {
@@ -22,8 +22,10 @@ export const ERROR_CODES = [
   'ValidationFailed',
   'NotFound',
   'PreconditionFailed',
+  'Conflict',
   'PayloadTooLarge',
   'UnsupportedMediaType',
+  'UnprocessableContent',
   'ServiceUnavailable',
   'InternalError',
 ] as const;
@@ -76,7 +78,13 @@ export function writeResponse(result: WriteResult): Response {
       return notFound();
     case 'precondition_failed':
       return preconditionFailed();
+    case 'email_taken':
+      return emailTaken();
   }
+}
+
+export function emailTaken(): Response {
+  return errorResponse(409, 'Conflict', 'another user already has this email', 'email');
 }
 
 export function notFound(message = 'user not found'): Response {
@@ -118,9 +126,11 @@ export function responseForError(error: unknown): Classified {
 const OUTCOME_BY_STATUS: Record<number, ErrorCode> = {
   400: 'ValidationFailed',
   404: 'NotFound',
+  409: 'Conflict',
   412: 'PreconditionFailed',
   413: 'PayloadTooLarge',
   415: 'UnsupportedMediaType',
+  422: 'UnprocessableContent',
   503: 'ServiceUnavailable',
 };
 
@@ -135,7 +145,7 @@ export function outcomeOf(response: Response): ErrorCode | 'Success' {
  * otherwise), maps thrown errors to responses (ValidationError 400, StoreUnavailableError 503, anything else 500; a store's own errors never
  * reach here by name), and records one log line, one metric and one trace subsegment per request.
  */
-export function apiHandler(operationName: string, body: (event: ApiEvent) => Promise<Response>): ApiHandler {
+export function apiHandler(operationName: string, body: (event: ApiEvent, context: Context) => Promise<Response>): ApiHandler {
   // Resolved at import: a name the contract lacks fails every test of that handler.
   const { name: operation, routeKey } = operationNamed(operationName);
   const handle = async (event: ApiEvent, context: Context, subsegment: OperationSubsegment | undefined): Promise<Response> => {
@@ -144,7 +154,7 @@ export function apiHandler(operationName: string, body: (event: ApiEvent) => Pro
 
     let response: Response;
     try {
-      response = event.routeKey === routeKey ? await body(event) : routeNotFound();
+      response = event.routeKey === routeKey ? await body(event, context) : routeNotFound();
     } catch (error) {
       const classified = responseForError(error);
       response = classified.response;

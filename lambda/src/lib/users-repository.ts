@@ -1,33 +1,37 @@
 /**
- * The one module that talks to DynamoDB.
+ * The one module that talks to DynamoDB about users.
  *
  * Key design
  * ----------
- * The table's primary key is (userId, createdDate). `userId` is a UUIDv7 (user-keys.ts): its
- * first 48 bits are the creation time in Unix milliseconds, and `createdDate` is DERIVED from it
- * (`new Date(ms).toISOString()`). So a request that names only the userId (GET/PUT/DELETE
- * /users/{userId}) knows the full primary key without a query, and every operation costs exactly
- * one round trip:
- *   create  PutItem     ConditionExpression attribute_not_exists(userId)
- *   get     GetItem     (strongly consistent, so the ETag it returns is current)
- *   replace UpdateItem  attribute_exists(userId) [AND the preconditions], not already this write
- *   patch   UpdateItem  the same condition, setting and removing only the fields it names
- *   delete  TransactWriteItems [Delete]  attribute_exists(userId) [AND the preconditions], with a
- *           ClientRequestToken
- *   list    Scan        Limit + ExclusiveStartKey
- * Update and delete ask for ReturnValuesOnConditionCheckFailure=ALL_OLD, so a failed condition
- * tells "absent" (404) apart from "stale version" (412) without a second read.
+ * The users table's primary key is (userId, createdDate). `userId` is a UUIDv7 (user-keys.ts):
+ * its first 48 bits are the creation time in Unix milliseconds, and `createdDate` is DERIVED from
+ * it (`new Date(ms).toISOString()`). So a request that names only the userId knows the full
+ * primary key without a query.
  *
- * Retried writes: the SDK resends a write whose response did not arrive within its request
- * timeout, and the first attempt may have been applied. Every write therefore carries a token of
- * its own (one per call, the same in every attempt) and stores it on the item as `writeToken`:
- * a retry that fails its condition sees its own token in the ALL_OLD item and answers as the
- * first attempt would have; a retry whose condition would pass again is stopped by requiring
- * that the item does not already carry its token. A delete leaves no item to carry a token, so it
- * is a one-item transaction with a ClientRequestToken, which DynamoDB itself makes idempotent.
- * One request has exactly one effect, and its answer says so. Every write is a
- * conditional operation: nothing is half-written, an update never creates an item and a delete
- * never resurrects one. These are exactly the actions in lambda/service-contract.json.
+ * Unique e-mail: the emails table holds one item per normalised address, keyed by it, holding a
+ * copy of its user. Every write of a user writes that item in the same transaction, under a
+ * condition that the address is free or already this user's, so no two users ever hold one
+ * address (a GSI could not enforce that: it is eventually consistent and allows duplicates), and
+ * a lookup by address is one strongly consistent GetItem of the copy:
+ *   create       TransactWriteItems [Put user (absent), Put email item (address free)]
+ *   get          GetItem (strongly consistent, so the ETag it returns is current)
+ *   findByEmail  GetItem on the emails table (strongly consistent)
+ *   replace      GetItem, then TransactWriteItems [Put user (still at the version read),
+ *   patch          Put email item (free or this user's), Delete the old one if the address changed]
+ *   delete       GetItem, then TransactWriteItems [Delete user (at the version read), Delete email item]
+ *   list         Scan of the users table: Limit + ExclusiveStartKey
+ * A write reads first because the transaction must name the user's current address; the
+ * preconditions (If-Match, If-None-Match) are evaluated on that read, and the transaction's
+ * version condition makes the read and the write one atomic step: when another write came in
+ * between, the whole step is taken again (at most WRITE_ATTEMPTS times).
+ *
+ * Retried writes: the SDK resends a request whose response did not arrive within its timeout,
+ * and the first attempt may have been applied. Every write is a transaction with a
+ * ClientRequestToken of its own (the same in every attempt of one call): DynamoDB answers a
+ * resend of an applied transaction (within 10 minutes) with success and no second effect, so one
+ * request has exactly one effect and its answer says so. Nothing is half-written, an update never
+ * creates a user and a delete never resurrects one. IAM authorises each item of a transaction as
+ * its own action (Put: PutItem, Delete: DeleteItem), as lambda/service-contract.json lists them.
  *
  * Resilience: the client has bounded connection/request timeouts and at most 2 attempts, so an
  * unreachable or throttled DynamoDB surfaces within a few seconds instead of running into the
@@ -36,20 +40,16 @@
  * DynamoDB's error names or the network's error codes.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  ScanCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import {
+  preconditionsHold,
   StoreUnavailableError,
+  type CreateResult,
   type DeleteResult,
   type User,
   type UserChanges,
-  type UserPage,
   type UsersRepository,
   type WriteResult,
   type WritePreconditions,
@@ -61,6 +61,7 @@ import { instrumentClient } from './xray.ts';
 
 export interface RepositoryOptions {
   tableName: string;
+  emailsTableName: string;
   /** e.g. http://127.0.0.1:8000 for DynamoDB Local; omit for the regional endpoint. */
   endpoint?: string | undefined;
   region?: string | undefined;
@@ -68,88 +69,128 @@ export interface RepositoryOptions {
   instrumentClient?: (client: DynamoDBClient) => DynamoDBClient;
 }
 
+/**
+ * How often one write is tried in all: a UUID collision, a write that came in between the read
+ * and the transaction, or a transaction conflict with a concurrent one each take another attempt.
+ */
+export const WRITE_ATTEMPTS = 4;
+
+type TransactItems = NonNullable<TransactWriteCommandInput['TransactItems']>;
+
+/** Why a transaction was not applied, by item; undefined when it failed for another reason. */
+type Cancellation = Array<string | undefined>;
+
 export function createUsersRepository(options: RepositoryOptions): UsersRepository {
   const base = createDynamoDbClient(options);
   const client = DynamoDBDocumentClient.from(options.instrumentClient ? options.instrumentClient(base) : base, {
     marshallOptions: { removeUndefinedValues: true },
   });
-  const table = (): string => {
-    if (!options.tableName) throw new Error('TABLE_NAME is not configured');
-    return options.tableName;
+  const required = (name: string, value: string): string => {
+    if (!value) throw new Error(`${name} is not configured`);
+    return value;
   };
+  const usersTable = (): string => required('TABLE_NAME', options.tableName);
+  const emailsTable = (): string => required('EMAILS_TABLE_NAME', options.emailsTableName);
+
+  /** Sends one transaction under a fresh ClientRequestToken; a cancellation comes back as its reasons. */
+  async function transact(items: TransactItems): Promise<Cancellation | undefined> {
+    try {
+      await client.send(new TransactWriteCommand({ ClientRequestToken: randomUUID(), TransactItems: items }));
+      return undefined;
+    } catch (error) {
+      // Cancelled by a condition, or by a concurrent transaction on one of its items: the caller
+      // decides. Throttling and the like stay errors (503).
+      const reasons = cancellationReasons(error);
+      if (reasons?.every((code) => code === undefined || code === 'ConditionalCheckFailed' || code === 'TransactionConflict')) return reasons;
+      throw error;
+    }
+  }
+
+  /** The email item: a copy of the user under its address; it may be taken only when free or the user's own. */
+  const claimEmail = (user: User): TransactItems[number] => ({
+    Put: {
+      TableName: emailsTable(),
+      Item: user,
+      ConditionExpression: 'attribute_not_exists(#email) OR #userId = :userId',
+      ExpressionAttributeNames: { '#email': 'email', '#userId': 'userId' },
+      ExpressionAttributeValues: { ':userId': user.userId },
+    },
+  });
+  const releaseEmail = (email: string, userId: string): TransactItems[number] => ({
+    Delete: {
+      TableName: emailsTable(),
+      Key: { email },
+      // Only this user's claim; an address that somehow has none is released already.
+      ConditionExpression: 'attribute_not_exists(#email) OR #userId = :userId',
+      ExpressionAttributeNames: { '#email': 'email', '#userId': 'userId' },
+      ExpressionAttributeValues: { ':userId': userId },
+    },
+  });
+  const atVersion = (version: number) => ({
+    ConditionExpression: '#version = :version',
+    ExpressionAttributeNames: { '#version': 'version' },
+    ExpressionAttributeValues: { ':version': version },
+  });
+
+  async function get(userId: string): Promise<User | undefined> {
+    const result = await client.send(new GetCommand({ TableName: usersTable(), Key: keyOf(userId), ConsistentRead: true }));
+    return result.Item ? toUser(result.Item) : undefined;
+  }
 
   /**
-   * One UpdateItem: SET the given fields, REMOVE the named optional ones, bump the version and
-   * record this write's token, under the write's preconditions.
+   * Reads the user, checks the preconditions, and writes `change(current)` with its e-mail claim
+   * in one transaction conditioned on the version read.
    */
   async function update(userId: string, { set, remove }: UserChanges, preconditions: WritePreconditions): Promise<WriteResult> {
-    const writeToken = randomUUID();
-    const names: Record<string, string> = { '#userId': 'userId', '#updatedDate': 'updatedDate', '#version': 'version', '#writeToken': 'writeToken' };
-    const values: Record<string, unknown> = { ':writeToken': writeToken, ':updatedDate': new Date().toISOString(), ':one': 1 };
-    const assignments = ['#updatedDate = :updatedDate', '#version = #version + :one', '#writeToken = :writeToken'];
-    for (const [field, value] of Object.entries(set)) {
-      if (value === undefined) continue;
-      names[`#${field}`] = field;
-      values[`:${field}`] = value;
-      assignments.push(`#${field} = :${field}`);
-    }
-    for (const field of remove) names[`#${field}`] = field;
-    const removal = remove.length > 0 ? ` REMOVE ${remove.map((field) => `#${field}`).join(', ')}` : '';
-    const precondition = conditionFor(preconditions, values);
-    if (precondition === false) return { outcome: 'precondition_failed' };
-    try {
-      const result = await client.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: keyOf(userId),
-          UpdateExpression: `SET ${assignments.join(', ')}${removal}`,
-          ConditionExpression: `${precondition} AND ${NOT_THIS_WRITE}`,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { outcome: 'ok', user: toUser(result.Attributes ?? {}) };
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      // Our own first attempt was applied: the item as it is now is what this write made it.
-      if (tokenOf(error) === writeToken) return { outcome: 'ok', user: toUser(plainItem(error)) };
-      return conditionFailure(error, preconditions);
+    for (let attempt = 1; ; attempt++) {
+      const current = await get(userId);
+      if (!current) return preconditions.ifMatch === undefined ? { outcome: 'not_found' } : { outcome: 'precondition_failed' };
+      if (!preconditionsHold(current.version, preconditions)) return { outcome: 'precondition_failed' };
+      const next: User = { ...current, updatedDate: new Date().toISOString(), version: current.version + 1 };
+      for (const [field, value] of Object.entries(set)) if (value !== undefined) Object.assign(next, { [field]: value });
+      for (const field of remove) delete next[field];
+      const items: TransactItems = [{ Put: { TableName: usersTable(), Item: next, ...atVersion(current.version) } }, claimEmail(next)];
+      if (next.email !== current.email) items.push(releaseEmail(current.email, userId));
+      const cancelled = await transact(items);
+      if (!cancelled) return { outcome: 'ok', user: next };
+      if (cancelled[1] === 'ConditionalCheckFailed') return { outcome: 'email_taken' };
+      // The user changed since it was read (or a concurrent transaction held it): read again.
+      if (attempt >= WRITE_ATTEMPTS) throw new StoreUnavailableError(new Error(`${userId} kept changing during ${attempt} attempts`));
+      await backOff(attempt);
     }
   }
 
   const operations: UsersRepository = {
-    async create(input) {
-      // A UUIDv7 collision needs the same millisecond and 74 equal random bits; the condition
-      // still guarantees an existing item is never overwritten, and a retry takes a fresh id.
+    async create(input): Promise<CreateResult> {
       for (let attempt = 1; ; attempt++) {
         const now = Date.now();
         const userId = uuidv7(now);
         const createdDate = new Date(now).toISOString();
         const user: User = { userId, createdDate, updatedDate: createdDate, version: 1, ...input };
-        const writeToken = randomUUID();
-        try {
-          await client.send(
-            new PutCommand({
-              TableName: table(),
-              Item: { ...user, writeToken },
+        const cancelled = await transact([
+          {
+            Put: {
+              TableName: usersTable(),
+              Item: user,
               ConditionExpression: 'attribute_not_exists(#userId)',
               ExpressionAttributeNames: { '#userId': 'userId' },
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            }),
-          );
-          return user;
-        } catch (error) {
-          // Our own first attempt, applied although its response was lost: the user exists as written.
-          if (isConditionalCheckFailed(error) && tokenOf(error) === writeToken) return user;
-          if (!isConditionalCheckFailed(error) || attempt >= 3) throw error;
-        }
+            },
+          },
+          claimEmail(user),
+        ]);
+        if (!cancelled) return { outcome: 'ok', user };
+        if (cancelled[1] === 'ConditionalCheckFailed') return { outcome: 'email_taken' };
+        // A UUIDv7 collision (same millisecond, 74 equal random bits) or a concurrent transaction
+        // on the address: a fresh id, a fresh try.
+        if (attempt >= WRITE_ATTEMPTS) throw new StoreUnavailableError(new Error(`create did not apply in ${attempt} attempts`));
+        await backOff(attempt);
       }
     },
 
-    async get(userId) {
-      const result = await client.send(new GetCommand({ TableName: table(), Key: keyOf(userId), ConsistentRead: true }));
+    get,
+
+    async findByEmail(email) {
+      const result = await client.send(new GetCommand({ TableName: emailsTable(), Key: { email }, ConsistentRead: true }));
       return result.Item ? toUser(result.Item) : undefined;
     },
 
@@ -161,36 +202,18 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
 
     patch: update,
 
-    async delete(userId, preconditions) {
-      const values: Record<string, unknown> = {};
-      const condition = conditionFor(preconditions, values);
-      if (condition === false) return { outcome: 'precondition_failed' };
-      try {
-        // A one-item transaction, for its ClientRequestToken: DynamoDB answers a resend of the
-        // same token (within 10 minutes) with success and no second effect, so a delete whose
-        // response was late is not taken for a missing user. IAM authorises it as DeleteItem.
-        await client.send(
-          new TransactWriteCommand({
-            ClientRequestToken: randomUUID(),
-            TransactItems: [
-              {
-                Delete: {
-                  TableName: table(),
-                  Key: keyOf(userId),
-                  ConditionExpression: condition,
-                  ExpressionAttributeNames: condition.includes('#version') ? { '#userId': 'userId', '#version': 'version' } : { '#userId': 'userId' },
-                  ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
-                  ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-                },
-              },
-            ],
-          }),
-        );
-        return { outcome: 'ok' };
-      } catch (error) {
-        const reason = cancellationReason(error);
-        if (reason?.Code === 'ConditionalCheckFailed') return conditionFailure(reason, preconditions);
-        throw error;
+    async delete(userId, preconditions): Promise<DeleteResult> {
+      for (let attempt = 1; ; attempt++) {
+        const current = await get(userId);
+        if (!current) return preconditions.ifMatch === undefined ? { outcome: 'not_found' } : { outcome: 'precondition_failed' };
+        if (!preconditionsHold(current.version, preconditions)) return { outcome: 'precondition_failed' };
+        const cancelled = await transact([
+          { Delete: { TableName: usersTable(), Key: keyOf(userId), ...atVersion(current.version) } },
+          releaseEmail(current.email, userId),
+        ]);
+        if (!cancelled) return { outcome: 'ok' };
+        if (attempt >= WRITE_ATTEMPTS) throw new StoreUnavailableError(new Error(`${userId} kept changing during ${attempt} attempts`));
+        await backOff(attempt);
       }
     },
 
@@ -199,7 +222,7 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
       // of the last item returned, so the final page never ends with an empty follow-up page.
       const result = await client.send(
         new ScanCommand({
-          TableName: table(),
+          TableName: usersTable(),
           Limit: limit + 1,
           ...(startKey ? { ExclusiveStartKey: { userId: startKey.userId, createdDate: startKey.createdDate } } : {}),
         }),
@@ -221,6 +244,7 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
   return {
     create: (input) => translatingErrors(() => operations.create(input)),
     get: (userId) => translatingErrors(() => operations.get(userId)),
+    findByEmail: (email) => translatingErrors(() => operations.findByEmail(email)),
     replace: (userId, input, preconditions) => translatingErrors(() => operations.replace(userId, input, preconditions)),
     patch: (userId, changes, preconditions) => translatingErrors(() => operations.patch(userId, changes, preconditions)),
     delete: (userId, preconditions) => translatingErrors(() => operations.delete(userId, preconditions)),
@@ -228,12 +252,18 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
   };
 }
 
+/** A short, jittered pause before another attempt, so concurrent writers do not collide again in step. */
+async function backOff(attempt: number): Promise<void> {
+  await sleep(Math.random() * 20 * attempt);
+}
+
 /**
- * Configuration the Lambda functions read: TABLE_NAME (required), AWS_REGION (set by Lambda),
- * DYNAMODB_ENDPOINT (local runs only, e.g. DynamoDB Local).
+ * Configuration the Lambda functions read: TABLE_NAME and EMAILS_TABLE_NAME (each required by the
+ * operations that use it), AWS_REGION (set by Lambda), DYNAMODB_ENDPOINT (local runs only, e.g.
+ * DynamoDB Local).
  */
 export function repositoryOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): RepositoryOptions {
-  return { tableName: env.TABLE_NAME ?? '', endpoint: env.DYNAMODB_ENDPOINT, region: env.AWS_REGION };
+  return { tableName: env.TABLE_NAME ?? '', emailsTableName: env.EMAILS_TABLE_NAME ?? '', endpoint: env.DYNAMODB_ENDPOINT, region: env.AWS_REGION };
 }
 
 let shared: UsersRepository | undefined;
@@ -247,35 +277,6 @@ let shared: UsersRepository | undefined;
 export function sharedUsersRepository(): UsersRepository {
   shared ??= createUsersRepository({ ...repositoryOptionsFromEnv(), instrumentClient });
   return shared;
-}
-
-/**
- * A write's condition: the user exists, plus its preconditions (RFC 9110): If-Match as
- * `#version IN (...)`, If-None-Match `*` as attribute_not_exists (never true of an existing user,
- * so the write fails and ALL_OLD says whether it was there), If-None-Match tags as NOT IN.
- * `false` when no state can satisfy it (an If-Match listing no tag of this API): 412 unasked.
- */
-function conditionFor(preconditions: WritePreconditions, values: Record<string, unknown>): string | false {
-  const parts = ['attribute_exists(#userId)'];
-  const { ifMatch, ifNoneMatch } = preconditions;
-  if (typeof ifMatch === 'object') {
-    if (ifMatch.length === 0) return false;
-    parts.push(`#version IN (${placeholders('match', ifMatch, values)})`);
-  }
-  if (ifNoneMatch === 'any') parts.push('attribute_not_exists(#userId)');
-  else if (typeof ifNoneMatch === 'object' && ifNoneMatch.length > 0) {
-    parts.push(`NOT (#version IN (${placeholders('noneMatch', ifNoneMatch, values)}))`);
-  }
-  return parts.join(' AND ');
-}
-
-function placeholders(prefix: string, versions: readonly number[], values: Record<string, unknown>): string {
-  return versions
-    .map((version, index) => {
-      values[`:${prefix}${index}`] = version;
-      return `:${prefix}${index}`;
-    })
-    .join(', ');
 }
 
 const UNAVAILABLE_ERROR_NAMES = new Set([
@@ -307,8 +308,8 @@ export function isUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (UNAVAILABLE_ERROR_NAMES.has(error.name)) return true;
   // A transaction cancelled by a conflicting write or by throttling, not by its condition.
-  const reason = cancellationReason(error)?.Code;
-  if (reason === 'TransactionConflict' || reason === 'ThrottlingError' || reason === 'ProvisionedThroughputExceeded') return true;
+  const reasons = cancellationReasons(error) ?? [];
+  if (reasons.some((code) => code === 'TransactionConflict' || code === 'ThrottlingError' || code === 'ProvisionedThroughputExceeded')) return true;
   const details = error as Error & { code?: unknown; $metadata?: { httpStatusCode?: number }; errors?: unknown };
   if (typeof details.code === 'string' && UNAVAILABLE_NETWORK_CODES.has(details.code)) return true;
   const status = details.$metadata?.httpStatusCode;
@@ -326,58 +327,12 @@ async function translatingErrors<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A write that has not already been applied by an earlier attempt of the same call. */
-const NOT_THIS_WRITE = '(attribute_not_exists(#writeToken) OR #writeToken <> :writeToken)';
-
-/** The raw (AttributeValue) item a failed condition returned with ALL_OLD, if any. */
-function oldItem(error: unknown): Record<string, unknown> | undefined {
-  const item = (error as { Item?: unknown }).Item;
-  return item && typeof item === 'object' && Object.keys(item).length > 0 ? (item as Record<string, unknown>) : undefined;
-}
-
-function hasItem(error: unknown): boolean {
-  return oldItem(error) !== undefined;
-}
-
-/** The write token on the item a failed condition returned. */
-function tokenOf(error: unknown): string | undefined {
-  const token = (oldItem(error)?.writeToken as { S?: unknown } | undefined)?.S;
-  return typeof token === 'string' ? token : undefined;
-}
-
-/** The returned item's string and number attributes as plain values (all a user holds). */
-function plainItem(error: unknown): Record<string, unknown> {
-  const plain: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(oldItem(error) ?? {})) {
-    const attribute = value as { S?: string; N?: string };
-    if (attribute.S !== undefined) plain[name] = attribute.S;
-    else if (attribute.N !== undefined) plain[name] = Number(attribute.N);
-  }
-  return plain;
-}
-
-/** The one item's reason a transaction was cancelled for; a conflict or throttling stays an error. */
-function cancellationReason(error: unknown): { Code?: string; Item?: unknown } | undefined {
+/** The per-item codes of a cancelled transaction ('None' becomes undefined), or undefined for any other error. */
+function cancellationReasons(error: unknown): Cancellation | undefined {
   if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
-  const reasons = (error as { CancellationReasons?: Array<{ Code?: string; Item?: unknown }> }).CancellationReasons;
-  return reasons?.[0];
-}
-
-function isConditionalCheckFailed(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
-}
-
-/**
- * With ALL_OLD the exception carries the current item when it exists: then a precondition failed
- * (412). An absent user is 404, unless the client made If-Match a precondition: RFC 9110 makes
- * If-Match false for a missing resource, so that is 412 too.
- */
-function conditionFailure(
-  error: unknown,
-  preconditions: WritePreconditions,
-): { outcome: 'not_found' } | { outcome: 'precondition_failed' } {
-  if (hasItem(error) || preconditions.ifMatch !== undefined) return { outcome: 'precondition_failed' };
-  return { outcome: 'not_found' };
+  const reasons = (error as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons;
+  if (!Array.isArray(reasons)) return undefined;
+  return reasons.map((reason) => (reason.Code === 'None' || reason.Code === undefined ? undefined : reason.Code));
 }
 
 /** Copies only the known attributes, in a stable order. */

@@ -17,7 +17,7 @@ export const LIMITS = {
 /** A request the handlers refuse: 400 unless a subclass says otherwise; `field` names what was wrong. */
 export class ValidationError extends Error {
   readonly field: string;
-  readonly status: 400 | 413 | 415 = 400;
+  readonly status: 400 | 409 | 413 | 415 | 422 = 400;
 
   constructor(field: string, message: string) {
     super(message);
@@ -34,6 +34,16 @@ export class PayloadTooLargeError extends ValidationError {
 /** The body's Content-Type is not one the operation reads (415). */
 export class UnsupportedMediaTypeError extends ValidationError {
   override readonly status = 415;
+}
+
+/** The request conflicts with the state of the target, e.g. its Idempotency-Key is still in use (409). */
+export class ConflictError extends ValidationError {
+  override readonly status = 409;
+}
+
+/** Well-formed but refused, e.g. a reused Idempotency-Key with a different body (422). */
+export class UnprocessableContentError extends ValidationError {
+  override readonly status = 422;
 }
 
 export const WRITABLE_FIELDS: ReadonlySet<string> = new Set(['email', 'name', 'status', 'phoneNumber']);
@@ -248,6 +258,34 @@ export function parseCursor(value: string | undefined): UserKey | undefined {
   const key = decodeCursor(value);
   if (!key) throw new ValidationError('cursor', 'cursor must be a value returned as nextCursor');
   return key;
+}
+
+/** Longest Idempotency-Key accepted, in characters between the quotes. */
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+// An sf-string (RFC 8941) of printable ASCII without the escapes: a UUID in quotes is typical.
+const IDEMPOTENCY_KEY = new RegExp(`^"([\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]{1,${IDEMPOTENCY_KEY_MAX_LENGTH}})"$`);
+
+/**
+ * The Idempotency-Key header (IETF httpapi draft): absent, or a Structured Field string such as
+ * "8e03978e-40d5-43e8-bc93-6894a57f9324". An unquoted, empty, over-long or escaped key is a 400.
+ */
+export function parseIdempotencyKey(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const match = IDEMPOTENCY_KEY.exec(value.trim());
+  if (!match?.[1]) {
+    throw new ValidationError(
+      'Idempotency-Key',
+      `Idempotency-Key must be a quoted string of 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters without quotes or backslashes, such as "8e03978e-40d5-43e8-bc93-6894a57f9324"`,
+    );
+  }
+  return match[1];
+}
+
+/** GET /users?email=: a lookup by address; it returns one page and takes no cursor. */
+export function parseEmailQuery(query: Record<string, string | undefined>): string | undefined {
+  if (query.email === undefined) return undefined;
+  if (query.cursor !== undefined) throw new ValidationError('cursor', 'cursor cannot be combined with email: a lookup by email returns one page');
+  return validateEmail(query.email);
 }
 
 /** At most this many entity-tags in one If-Match or If-None-Match (DynamoDB's IN takes 100). */

@@ -40,7 +40,7 @@ interface SubsegmentDocument {
   end_time?: number;
   namespace?: 'aws';
   annotations?: Record<string, Annotation>;
-  aws?: { operation: string; table_name?: string; region?: string; request_id?: string; retries?: number };
+  aws?: { operation: string; table_name?: string; table_names?: string[]; region?: string; request_id?: string; retries?: number };
   http?: { response: { status: number } };
   error?: true;
   throttle?: true;
@@ -158,10 +158,15 @@ export function instrumentClient(client: DynamoDBClient): DynamoDBClient {
     (next, context) => async (args) => {
       const parent = current.getStore();
       if (!parent) return next(args);
-      const tableName = (args.input as { TableName?: unknown }).TableName;
+      const input = args.input as { TableName?: unknown; TransactItems?: Array<Record<string, { TableName?: unknown } | undefined>> };
+      // A transaction names its tables per item: X-Ray's table_names, as for batch operations.
+      const tableNames = [
+        ...new Set((input.TransactItems ?? []).flatMap((item) => Object.values(item).map((action) => action?.TableName))),
+      ].filter((name): name is string => typeof name === 'string');
       const aws: NonNullable<SubsegmentDocument['aws']> = {
         operation: (context.commandName ?? 'unknown').replace(/Command$/, ''),
-        ...(typeof tableName === 'string' ? { table_name: tableName } : {}),
+        ...(typeof input.TableName === 'string' ? { table_name: input.TableName } : {}),
+        ...(tableNames.length > 0 ? { table_names: tableNames } : {}),
       };
       const region = await client.config.region().catch(() => undefined);
       if (region) aws.region = region;

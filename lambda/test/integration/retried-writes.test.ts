@@ -4,15 +4,14 @@
  * One request must still have exactly one effect, and its answer must tell the truth.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { createTable, localClient } from '../../../local/dynamodb-local.ts';
+import { localClient } from '../../../local/dynamodb-local.ts';
 import { CLIENT_LIMITS, createDynamoDbClient } from '../../src/lib/dynamodb-client.ts';
 import { keyOf } from '../../src/lib/user-keys.ts';
 import { apiEvent } from '../support/events.ts';
-import { contract, importHandlers, invoke, setFunctionEnvironment, type Handlers, type Reply } from '../support/environment.ts';
+import { createTables, importHandlers, invoke, setFunctionEnvironment, type Handlers, type Reply, type TableNames } from '../support/environment.ts';
 import { testDynamoDb, type TestDynamoDb } from '../support/shared-dynamodb.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
@@ -23,13 +22,15 @@ let db: TestDynamoDb;
 let proxy: TcpProxy;
 let handlers: Handlers;
 let document: DynamoDBDocumentClient;
-const tableName = `retried-writes-${randomUUID().slice(0, 8)}`;
+let tables: TableNames;
+let tableName: string;
 
 before(async () => {
   db = await testDynamoDb();
-  await createTable(db.endpoint, tableName, contract.table);
+  tables = await createTables(db.endpoint, 'retried-writes');
+  tableName = tables.users;
   proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(db.endpoint).port) });
-  setFunctionEnvironment({ tableName, endpoint: proxy.endpoint });
+  setFunctionEnvironment({ tableNames: tables, endpoint: proxy.endpoint });
   handlers = await importHandlers();
   document = DynamoDBDocumentClient.from(localClient(db.endpoint));
 });
@@ -50,17 +51,21 @@ async function stored(userId: string): Promise<Record<string, unknown> | undefin
   return (await document.send(new GetCommand({ TableName: tableName, Key: keyOf(userId), ConsistentRead: true }))).Item;
 }
 
+async function claim(email: string): Promise<Record<string, unknown> | undefined> {
+  return (await document.send(new GetCommand({ TableName: tables.emails, Key: { email }, ConsistentRead: true }))).Item;
+}
+
 async function created(name: string): Promise<string> {
   const reply = await invoke(handlers.createUser, apiEvent({ method: 'POST', path: '/users', body: body(name) }));
   assert.equal(reply.status, 201);
   return reply.body.userId as string;
 }
 
-/** Invokes with the next DynamoDB response held past the client timeout, and checks it was. */
-async function withLateResponse(call: () => Promise<Reply>): Promise<Reply> {
+/** Invokes with the response to the next write (a transaction) held past the client timeout, and checks it was. */
+async function withLateResponse(call: () => Promise<Reply>, operation = 'TransactWriteItems'): Promise<Reply> {
   const heldBefore = proxy.held();
   const connectionsBefore = proxy.connections();
-  proxy.holdNextResponse(HOLD_MS);
+  proxy.holdNextResponse(HOLD_MS, operation);
   const reply = await call();
   assert.equal(proxy.held(), heldBefore + 1, 'a response was held');
   assert.ok(proxy.connections() > connectionsBefore, 'the SDK retried on a new connection');
@@ -94,6 +99,19 @@ describe('writes whose response is late', () => {
     assert.equal((await stored(reply.body.userId))?.name, 'Once');
     assert.equal(reply.headers.Location, `/users/${reply.body.userId}`);
     assert.equal(reply.headers.ETag, '"1"');
+    assert.deepEqual(await claim(reply.body.email), await stored(reply.body.userId), 'and its e-mail claim, once');
+  });
+
+  it('PUT that moves the address is applied once: the old claim released, the new one holding the user', async () => {
+    const userId = await created('Relocate');
+    const before = await stored(userId);
+    const reply = await withLateResponse(() =>
+      invoke(handlers.updateUser, apiEvent({ method: 'PUT', path, pathParameters: { userId }, body: body('Relocated') })),
+    );
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    assert.equal(reply.body.version, 2);
+    assert.equal(await claim(String(before?.email)), undefined);
+    assert.deepEqual(await claim(reply.body.email), await stored(userId));
   });
 
   it('PUT without If-Match is applied once (version 1 to 2)', async () => {
@@ -120,8 +138,10 @@ describe('writes whose response is late', () => {
 
   it('a stale If-Match is still 412, and the user unchanged', async () => {
     const userId = await created('Stale');
-    const reply = await withLateResponse(() =>
-      invoke(handlers.updateUser, apiEvent({ method: 'PUT', path, pathParameters: { userId }, headers: { 'if-match': '"7"' }, body: body('Stale Two') })),
+    // Evaluated on the read, so the read is the request held.
+    const reply = await withLateResponse(
+      () => invoke(handlers.updateUser, apiEvent({ method: 'PUT', path, pathParameters: { userId }, headers: { 'if-match': '"7"' }, body: body('Stale Two') })),
+      'GetItem',
     );
     assert.equal(reply.status, 412);
     assert.equal((await stored(userId))?.name, 'Stale');
@@ -153,12 +173,14 @@ describe('writes whose response is late', () => {
       );
       assert.equal(reply.status, 204, JSON.stringify(reply.body));
       assert.equal(await stored(userId), undefined, 'the user is gone');
+      assert.equal(await claim(body(`Delete ${label.replace(' ', '')}`).email), undefined, 'and its address is free');
     });
   }
 
   it('DELETE of a user that never existed is still 404', async () => {
-    const reply = await withLateResponse(() =>
-      invoke(handlers.deleteUser, apiEvent({ method: 'DELETE', path, pathParameters: { userId: '01890a5d-ac96-774b-bcce-b302099a8099' } })),
+    const reply = await withLateResponse(
+      () => invoke(handlers.deleteUser, apiEvent({ method: 'DELETE', path, pathParameters: { userId: '01890a5d-ac96-774b-bcce-b302099a8099' } })),
+      'GetItem',
     );
     assert.equal(reply.status, 404);
   });

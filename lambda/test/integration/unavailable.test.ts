@@ -23,7 +23,7 @@ before(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   assert.ok(address && typeof address === 'object');
-  setFunctionEnvironment({ tableName: 'users', endpoint: `http://127.0.0.1:${address.port}` });
+  setFunctionEnvironment({ tableNames: { users: 'users', emails: 'emails', idempotency: 'idempotency' }, endpoint: `http://127.0.0.1:${address.port}` });
   handlers = await importHandlers();
   ({ userId } = { userId: (await import('../../src/lib/user-keys.ts')).uuidv7() });
 });

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { createTable } from '../../../local/dynamodb-local.ts';
-import { StoreUnavailableError } from '../../src/lib/domain.ts';
+import { StoreUnavailableError, type User } from '../../src/lib/domain.ts';
 import { responseForError } from '../../src/lib/http.ts';
 import { createdDateFromUserId, decodeCursor, encodeCursor, isUuidV7, keyOf, uuidv7 } from '../../src/lib/user-keys.ts';
 import { createUsersRepository, isUnavailable } from '../../src/lib/users-repository.ts';
-import { contract } from '../support/environment.ts';
+import { createTables, type TableNames } from '../support/environment.ts';
 import { testDynamoDb, type TestDynamoDb } from '../support/shared-dynamodb.ts';
 import { startTcpProxy } from '../support/tcp-proxy.ts';
 
@@ -36,19 +35,22 @@ describe('UUIDv7 user ids', () => {
 
 describe('createUsersRepository against DynamoDB Local', () => {
   let db: TestDynamoDb;
-  const tableName = 'users-repository-test';
+  let tables: TableNames;
+  const names = () => ({ tableName: tables.users, emailsTableName: tables.emails });
 
   before(async () => {
     db = await testDynamoDb();
-    await createTable(db.endpoint, tableName, contract.table);
+    tables = await createTables(db.endpoint, 'repository');
   });
   after(async () => {
     await db.stop();
   });
 
   it('writes and reads through a repository built for a given endpoint and table', async () => {
-    const repository = createUsersRepository({ endpoint: db.endpoint, tableName });
-    const user = await repository.create({ email: 'r@example.com', name: 'R', status: 'active' });
+    const repository = createUsersRepository({ endpoint: db.endpoint, ...names() });
+    const created = await repository.create({ email: 'r@example.com', name: 'R', status: 'active' });
+    assert.equal(created.outcome, 'ok');
+    const { user } = created as { user: User };
     assert.equal(user.createdDate, createdDateFromUserId(user.userId));
     assert.deepEqual(await repository.get(user.userId), user);
     const replaced = await repository.replace(user.userId, { email: 'r@example.com', name: 'R2', status: 'active' }, { ifMatch: [1] });
@@ -66,8 +68,10 @@ describe('createUsersRepository against DynamoDB Local', () => {
     // new ones are refused.
     const { port } = new URL(db.endpoint);
     const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(port) });
-    const repository = createUsersRepository({ endpoint: proxy.endpoint, tableName });
-    const user = await repository.create({ email: 's@example.com', name: 'S', status: 'active' });
+    const repository = createUsersRepository({ endpoint: proxy.endpoint, ...names() });
+    const created = await repository.create({ email: 's@example.com', name: 'S', status: 'active' });
+    assert.equal(created.outcome, 'ok');
+    const { user } = created as { user: User };
     assert.ok(proxy.connections() > 0);
     await proxy.close();
 
@@ -94,7 +98,7 @@ describe('createUsersRepository against DynamoDB Local', () => {
     const address = server.address();
     assert.ok(address && typeof address === 'object');
     try {
-      const repository = createUsersRepository({ endpoint: `http://127.0.0.1:${address.port}`, tableName });
+      const repository = createUsersRepository({ endpoint: `http://127.0.0.1:${address.port}`, ...names() });
       const started = Date.now();
       const error = await repository.get(uuidv7()).then(
         () => assert.fail('expected the read to fail'),

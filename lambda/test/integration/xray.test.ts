@@ -84,7 +84,7 @@ async function assertNothingSent(action: () => Promise<Trace>): Promise<void> {
 
 describe('X-Ray subsegments', () => {
   // First in the file: the first invocation of the process is the cold start.
-  it('sends ## createUser under the function segment and PutItem under it, cold on the first invocation only', async () => {
+  it('sends ## createUser under the function segment and its transaction under it, cold on the first invocation only', async () => {
     const trace = newTrace();
     const startedAt = Date.now() / 1000;
     const reply = await createUser(trace);
@@ -112,8 +112,8 @@ describe('X-Ray subsegments', () => {
     assert.notEqual(put.id, op.id);
     assert.equal(put.name, 'DynamoDB');
     assert.equal(put.namespace, 'aws');
-    assert.equal(put.aws.operation, 'PutItem');
-    assert.equal(put.aws.table_name, env.tableName);
+    assert.equal(put.aws.operation, 'TransactWriteItems');
+    assert.deepEqual(put.aws.table_names, [env.tableNames.users, env.tableNames.emails]);
     assert.equal(put.aws.region, 'eu-west-1');
     assert.equal(typeof put.aws.request_id, 'string');
     assert.equal(put.aws.retries, 0);
@@ -136,24 +136,23 @@ describe('X-Ray subsegments', () => {
   it('marks a failed conditional write as a client error with its cause, the operation itself as fine', async () => {
     const trace = newTrace();
     process.env._X_AMZN_TRACE_ID = trace.header;
-    const { uuidv7 } = await import('../../src/lib/user-keys.ts');
-    const userId = uuidv7();
-    const reply = await invoke(
-      env.handlers.updateUser,
-      apiEvent({ method: 'PUT', path: '/users/{userId}', pathParameters: { userId }, body: { email: 'gone@example.com', name: 'Gone', status: 'active' } }),
-    );
-    assert.equal(reply.status, 404);
-    const { op, calls } = split(await datagramsOf(trace, 2), 'updateUser');
+    const taken = { email: 'taken-for-xray@example.com', name: 'Taken', status: 'active' };
+    process.env._X_AMZN_TRACE_ID = newTrace().header;
+    assert.equal((await invoke(env.handlers.createUser, apiEvent({ method: 'POST', path: '/users', body: taken }))).status, 201);
+    process.env._X_AMZN_TRACE_ID = trace.header;
+    const reply = await invoke(env.handlers.createUser, apiEvent({ method: 'POST', path: '/users', body: taken }));
+    assert.equal(reply.status, 409);
+    const { op, calls } = split(await datagramsOf(trace, 2), 'createUser');
     assert.equal(op.fault, undefined);
     assert.equal(op.cause, undefined);
     const [update] = calls;
-    assert.equal(update?.aws.operation, 'UpdateItem');
+    assert.equal(update?.aws.operation, 'TransactWriteItems');
     assert.equal(update?.error, true);
     assert.equal(update?.fault, undefined);
     assert.equal(update?.throttle, undefined);
     assert.deepEqual(update?.http, { response: { status: 400 } });
     assert.equal(update?.cause.exceptions.length, 1);
-    assert.equal(update?.cause.exceptions[0].type, 'ConditionalCheckFailedException');
+    assert.equal(update?.cause.exceptions[0].type, 'TransactionCanceledException');
     assert.equal(update?.cause.exceptions[0].remote, true);
     assert.equal(typeof update?.cause.exceptions[0].message, 'string');
   });
@@ -231,7 +230,7 @@ describe('X-Ray subsegments of failures (a process of their own each)', () => {
     return { status, datagrams: await datagramsOf(trace, 2) };
   }
 
-  it('an unreachable DynamoDB: PutItem is a fault with its cause, the 503 is not', async () => {
+  it('an unreachable DynamoDB: the transaction is a fault with its cause, the 503 is not', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as { port: number };
@@ -244,7 +243,7 @@ describe('X-Ray subsegments of failures (a process of their own each)', () => {
     assert.deepEqual(op.annotations, { ColdStart: true, Service: 'users-service', operation: 'createUser' });
     assert.equal(op.fault, undefined);
     const [put] = calls;
-    assert.equal(put?.aws.operation, 'PutItem');
+    assert.equal(put?.aws.operation, 'TransactWriteItems');
     assert.equal(put?.parent_id, op.id);
     assert.equal(put?.fault, true);
     assert.equal(put?.error, undefined);
@@ -264,7 +263,7 @@ describe('X-Ray subsegments of failures (a process of their own each)', () => {
     assert.equal(op.cause.exceptions[0].type, 'ResourceNotFoundException');
     assert.equal(typeof op.cause.exceptions[0].message, 'string');
     const [put] = calls;
-    assert.equal(put?.aws.table_name, 'no-such-table');
+    assert.ok(put?.aws.table_names.includes('no-such-table'), JSON.stringify(put?.aws));
     assert.equal(put?.error, true);
     assert.equal(put?.fault, undefined);
     assert.deepEqual(put?.http, { response: { status: 400 } });

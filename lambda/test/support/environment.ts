@@ -11,7 +11,7 @@ import { findDevTemplate, FIXTURE_CDK_OUT } from '../../../harness/cdk-out.ts';
 import { readDeployedConfiguration, sharedFunctionEnvironment } from '../../../harness/deployed.ts';
 import { createTable, localClient } from '../../../local/dynamodb-local.ts';
 import type { ApiHandler, Response } from '../../src/lib/http.ts';
-import { contract } from '../../src/contract.ts';
+import { contract, TABLE_ROLES, type TableRole } from '../../src/contract.ts';
 import { lambdaContext } from './events.ts';
 import { testDynamoDb, type TestDynamoDb } from './shared-dynamodb.ts';
 
@@ -22,10 +22,9 @@ export { contract } from '../../src/contract.ts';
  * local/test/fixtures (kept equal to the synthesized one by tests/infrastructure/test_local_fixture.py), plus the
  * local-only ones.
  */
-export function setFunctionEnvironment(values: { tableName: string; endpoint: string; metrics?: boolean }): void {
+export function setFunctionEnvironment(values: { tableNames: TableNames; endpoint: string; metrics?: boolean }): void {
   const deployed = readDeployedConfiguration(findDevTemplate(FIXTURE_CDK_OUT));
-  Object.assign(process.env, sharedFunctionEnvironment(deployed), {
-    TABLE_NAME: values.tableName,
+  Object.assign(process.env, sharedFunctionEnvironment(deployed), tableEnvironment(values.tableNames), {
     DYNAMODB_ENDPOINT: values.endpoint,
     AWS_REGION: 'eu-west-1',
     AWS_ACCESS_KEY_ID: 'local',
@@ -35,6 +34,22 @@ export function setFunctionEnvironment(values: { tableName: string; endpoint: st
     // Quiet by default; TEST_LOG_LEVEL=INFO shows the functions' logs when debugging a test.
     POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'SILENT',
   });
+}
+
+/** Each table role's name in this test run. */
+export type TableNames = Record<TableRole, string>;
+
+/** Fresh tables for every role of the contract, named after `prefix`. */
+export async function createTables(endpoint: string, prefix: string): Promise<TableNames> {
+  const suffix = randomUUID().slice(0, 8);
+  const names = Object.fromEntries(TABLE_ROLES.map((role) => [role, `${prefix}-${role}-${suffix}`])) as TableNames;
+  for (const role of TABLE_ROLES) await createTable(endpoint, names[role], contract.tables[role]);
+  return names;
+}
+
+/** The variables that tell the functions their tables' names. */
+export function tableEnvironment(names: TableNames): Record<string, string> {
+  return Object.fromEntries(TABLE_ROLES.map((role) => [contract.tables[role].environmentVariable, names[role]]));
 }
 
 export interface Handlers {
@@ -58,31 +73,40 @@ export async function importHandlers(): Promise<Handlers> {
 
 export interface TestEnvironment {
   db: TestDynamoDb;
+  /** The users table. */
   tableName: string;
+  tableNames: TableNames;
   handlers: Handlers;
   /** Reads the table directly, bypassing the handlers. */
   document: DynamoDBDocumentClient;
   getItem(userId: string, createdDate: string): Promise<Record<string, unknown> | undefined>;
+  /** The claim of an address in the emails table. */
+  getEmailItem(email: string): Promise<Record<string, unknown> | undefined>;
   scanAll(): Promise<Record<string, unknown>[]>;
   stop(): Promise<void>;
 }
 
 export async function startTestEnvironment(options: { metrics?: boolean } = {}): Promise<TestEnvironment> {
   const db = await testDynamoDb();
-  const tableName = `users-test-${randomUUID().slice(0, 8)}`;
-  await createTable(db.endpoint, tableName, contract.table);
-  setFunctionEnvironment({ tableName, endpoint: db.endpoint, ...options });
+  const tableNames = await createTables(db.endpoint, 'test');
+  const tableName = tableNames.users;
+  setFunctionEnvironment({ tableNames, endpoint: db.endpoint, ...options });
   const handlers = await importHandlers();
   const document = DynamoDBDocumentClient.from(localClient(db.endpoint));
   return {
     db,
     tableName,
+    tableNames,
     handlers,
     document,
     async getItem(userId, createdDate) {
       const result = await document.send(
         new GetCommand({ TableName: tableName, Key: { userId, createdDate }, ConsistentRead: true }),
       );
+      return result.Item;
+    },
+    async getEmailItem(email) {
+      const result = await document.send(new GetCommand({ TableName: tableNames.emails, Key: { email }, ConsistentRead: true }));
       return result.Item;
     },
     async scanAll() {

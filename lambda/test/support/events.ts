@@ -21,6 +21,8 @@ export interface EventOptions {
   /** Overrides the route key (default `${method} ${path}`), e.g. to simulate a mis-wired route. */
   routeKey?: string;
   scopes?: string[];
+  /** The token's subject (default test-client): who the caller is. */
+  subject?: string;
 }
 
 const ALL_SCOPES = ['users/read', 'users/write'];
@@ -32,8 +34,8 @@ export function apiEvent(options: EventOptions): APIGatewayProxyEventV2WithJWTAu
     ...options,
     scopes,
     claims: {
-      sub: 'test-client',
-      client_id: 'test-client',
+      sub: options.subject ?? 'test-client',
+      client_id: options.subject ?? 'test-client',
       iss: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_TEST',
       token_use: 'access',
       scope: scopes.join(' '),

@@ -2,8 +2,9 @@
  * A TCP proxy between a client and a server on this host, for faults a real network causes: it
  * forwards both ways until `close()`, which drops every open connection and stops listening, as a
  * store that goes away does (the next connection is refused); `holdNextResponse(ms)` keeps the
- * server's next answer from the client for that long, as a slow network does: the server has
- * done the work, the client sees nothing until its own timeout.
+ * server's next answer (optionally: the next answer to one DynamoDB operation, by its
+ * X-Amz-Target) from the client for that long, as a slow network does: the server has done the
+ * work, the client sees nothing until its own timeout.
  */
 import { connect, createServer, type Socket } from 'node:net';
 
@@ -12,8 +13,11 @@ export interface TcpProxy {
   endpoint: string;
   /** Connections accepted so far. */
   connections(): number;
-  /** Holds the server's next HTTP response for `ms` (then forwards it, if the client is still there). */
-  holdNextResponse(ms: number): void;
+  /**
+   * Holds the server's next HTTP response for `ms` (then forwards it, if the client is still
+   * there); with `operation` (e.g. TransactWriteItems), the next response to that operation.
+   */
+  holdNextResponse(ms: number, operation?: string): void;
   /** Responses held so far. */
   held(): number;
   close(): Promise<void>;
@@ -23,6 +27,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const open = new Set<Socket>();
   let accepted = 0;
   let holdMs: number | undefined;
+  let holdOperation: string | undefined;
   let heldCount = 0;
   const server = createServer((client) => {
     accepted += 1;
@@ -39,12 +44,19 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       });
     }
     client.pipe(upstream);
+    // HTTP/1.1 answers in order: the operations asked on this connection, oldest first.
+    const asked: string[] = [];
+    client.on('data', (chunk: Buffer) => {
+      for (const match of chunk.toString('latin1').matchAll(/x-amz-target:\s*DynamoDB_\d+\.(\w+)/gi)) asked.push(match[1] ?? '');
+    });
     upstream.on('data', (chunk: Buffer) => {
       // A chunk that starts a response; the rest of a response follows on the same (paused) socket.
       const startsResponse = chunk.subarray(0, 7).toString('latin1') === 'HTTP/1.';
-      if (holdMs !== undefined && startsResponse) {
+      const answering = startsResponse ? asked.shift() : undefined;
+      if (holdMs !== undefined && startsResponse && (holdOperation === undefined || holdOperation === answering)) {
         const delay = holdMs;
         holdMs = undefined;
+        holdOperation = undefined;
         heldCount += 1;
         upstream.pause();
         setTimeout(() => {
@@ -62,8 +74,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     connections: () => accepted,
-    holdNextResponse: (ms) => {
+    holdNextResponse: (ms, operation) => {
       holdMs = ms;
+      holdOperation = operation;
     },
     held: () => heldCount,
     async close() {

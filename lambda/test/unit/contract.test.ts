@@ -25,7 +25,10 @@ describe('the service contract loader', () => {
     };
     const cases: Array<[string, unknown]> = [
       ['operations[1].path must be a non-empty string', planted((copy) => delete copy.operations[1]?.path)],
-      ['operations[0].dynamodbActions must be a list of dynamodb:* actions', planted((copy) => { (copy.operations[0] as Record<string, unknown>).dynamodbActions = ['s3:GetObject']; })],
+      ['operations[0].dynamodbActions.users must be a non-empty list of dynamodb:* actions', planted((copy) => { (copy.operations[0] as Record<string, unknown>).dynamodbActions = { users: ['s3:GetObject'] }; })],
+      ['operations[0].dynamodbActions.orders is not a table role (users, emails, idempotency)', planted((copy) => { (copy.operations[0] as Record<string, unknown>).dynamodbActions = { orders: ['dynamodb:GetItem'] }; })],
+      ['tables.emails.partitionKey must be a non-empty string', planted((copy) => { delete (copy as unknown as { tables: { emails: Record<string, unknown> } }).tables.emails.partitionKey; })],
+      ['tables.orders is not one of users, emails, idempotency', planted((copy) => { (copy as unknown as { tables: Record<string, unknown> }).tables.orders = { partitionKey: 'id', environmentVariable: 'X' }; })],
       ['operations name getUser more than once', planted((copy) => { (copy.operations[3] as Record<string, unknown>).name = 'getUser'; })],
       ['operations must list at least one operation', planted((copy) => { copy.operations = []; })],
     ];

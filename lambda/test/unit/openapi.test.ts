@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { contract } from '../../src/contract.ts';
 import { USER_STATUSES } from '../../src/lib/domain.ts';
 import { ERROR_CODES } from '../../src/lib/http.ts';
-import { LIMITS, READ_ONLY_FIELDS, WRITABLE_FIELDS } from '../../src/lib/validation.ts';
+import { IDEMPOTENCY_KEY_MAX_LENGTH, LIMITS, READ_ONLY_FIELDS, WRITABLE_FIELDS } from '../../src/lib/validation.ts';
 
 const DOCUMENT_PATH = path.resolve(import.meta.dirname, '../../../docs/openapi.json');
 // A parsed JSON document walked by key: typing every OpenAPI node would outweigh the checks.
@@ -53,11 +53,17 @@ function drift(document: Json): string[] {
     if (['PUT', 'PATCH', 'DELETE'].includes(operation.method)) expected.push('412');
     if (documentedOperation.requestBody) expected.push('413', '415');
     if (operation.routeKey === 'GET /users/{userId}') expected.push('304');
+    // A write that sets an e-mail can find it taken; a keyed POST can be in flight or reused.
+    if (['POST', 'PUT', 'PATCH'].includes(operation.method)) expected.push('409');
+    if (operation.method === 'POST') expected.push('422');
     for (const status of expected) if (!statuses.includes(status)) problems.push(`${where}: status ${status} is not documented`);
     const parameters = [...documentedOperation.shared, ...(documentedOperation.parameters ?? [])].map((parameter: Json) => resolve(document, parameter));
     for (const name of operation.path.match(/\{(\w+)\}/g) ?? []) {
       if (!parameters.some((parameter: Json) => parameter.in === 'path' && `{${parameter.name}}` === name)) problems.push(`${where}: path parameter ${name} is not documented`);
     }
+    const has = (location: string, name: string) => parameters.some((parameter: Json) => parameter.in === location && parameter.name === name);
+    if (operation.routeKey === 'POST /users' && !has('header', 'Idempotency-Key')) problems.push(`${where}: Idempotency-Key is not documented`);
+    if (operation.routeKey === 'GET /users' && !has('query', 'email')) problems.push(`${where}: the email query parameter is not documented`);
     if (operation.method !== 'GET' && operation.method !== 'POST') {
       for (const header of ['If-Match', 'If-None-Match']) {
         if (!parameters.some((parameter: Json) => parameter.in === 'header' && parameter.name === header)) problems.push(`${where}: ${header} is not documented`);
@@ -81,6 +87,9 @@ function drift(document: Json): string[] {
   const limit = document.components?.parameters?.limit?.schema ?? {};
   if (limit.minimum !== LIMITS.listMin || limit.maximum !== LIMITS.listMax || limit.default !== LIMITS.listDefault) problems.push(`limit is ${JSON.stringify(limit)}, the validator's ${LIMITS.listMin}..${LIMITS.listMax} default ${LIMITS.listDefault}`);
   if (schemas.UserPage?.properties?.items?.maxItems !== LIMITS.listMax) problems.push('UserPage.items.maxItems is not the list maximum');
+  const keyPattern = document.components?.parameters?.idempotencyKey?.schema?.pattern ?? '';
+  if (!keyPattern.includes(`{1,${IDEMPOTENCY_KEY_MAX_LENGTH}}`)) problems.push(`Idempotency-Key's pattern ${keyPattern} does not allow the validator's 1..${IDEMPOTENCY_KEY_MAX_LENGTH} characters`);
+  if (schemas.Email?.maxLength !== document.components?.parameters?.email?.schema?.maxLength) problems.push('the email query parameter and Email differ in maxLength');
   const tooLarge = document.components?.responses?.PayloadTooLarge?.description ?? '';
   if (!tooLarge.includes(String(LIMITS.bodyMaxBytes))) problems.push(`PayloadTooLarge does not state the ${LIMITS.bodyMaxBytes}-byte limit`);
   if (!document.components?.responses?.ServiceUnavailable?.headers?.['Retry-After']) problems.push('ServiceUnavailable does not document Retry-After');
@@ -104,6 +113,11 @@ describe('docs/openapi.json', () => {
       ['an optional status on PUT', (d) => (d.components.schemas.UserReplacement.required = ['email', 'name']), /UserReplacement must require/],
       ['a different name limit', (d) => (d.components.schemas.Name.maxLength = 300), /Name.maxLength is 300/],
       ['a different list limit', (d) => (d.components.parameters.limit.schema.maximum = 1000), /limit is/],
+      ['a missing 409 on PATCH', (d) => delete d.paths['/users/{userId}'].patch.responses['409'], /PATCH \/users\/\{userId\}: status 409/],
+      ['a missing 422 on POST', (d) => delete d.paths['/users'].post.responses['422'], /POST \/users: status 422/],
+      ['no Idempotency-Key', (d) => (d.paths['/users'].post.parameters = []), /Idempotency-Key is not documented/],
+      ['a longer Idempotency-Key', (d) => (d.components.parameters.idempotencyKey.schema.pattern = '^"[a-z]{1,999}"$'), /Idempotency-Key's pattern/],
+      ['no lookup by email', (d) => d.paths['/users'].get.parameters.pop(), /email query parameter is not documented/],
       ['an error code the handlers never send', (d) => d.components.schemas.Error.properties.error.properties.code.enum.push('Teapot'), /Error.code/],
     ];
     for (const [label, plant, expected] of planted) {
