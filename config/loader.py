@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from aws_cdk.region_info import RegionInfo
 
 from config.model import (
+    DEPLOYMENT_STRATEGIES,
     PROMOTION_ORDER,
     RETENTION_BY_DAYS,
     ApiClient,
@@ -22,6 +23,7 @@ from config.model import (
     AppConfig,
     CustomDomain,
     DeploymentEnvironment,
+    DeploymentSettings,
     ExternalAuth,
     SourceRepository,
     StageConfig,
@@ -112,6 +114,10 @@ def _stage(reader: _Reader, name: StageName) -> StageConfig:
         external_auth=external_auth,
         api_clients=_api_clients(reader, prefix, external=external_auth is not None),
         custom_domain=_custom_domain(reader, prefix),
+        deployment=DeploymentSettings(
+            strategy=reader.choice(f"{prefix}.deployment.strategy", tuple(DEPLOYMENT_STRATEGIES)),
+            bake_minutes=reader.integer(f"{prefix}.deployment.bakeMinutes", minimum=0, maximum=24 * 60),
+        ),
     )
 
 

@@ -99,6 +99,29 @@ class ApiThrottle:
     burst_limit: int
 
 
+# CodeDeploy's predefined traffic-shifting configurations for Lambda, by the names config uses,
+# and the attribute of aws_codedeploy.LambdaDeploymentConfig each stands for.
+DEPLOYMENT_STRATEGIES: dict[str, str] = {
+    "ALL_AT_ONCE": "ALL_AT_ONCE",
+    "CANARY_10PERCENT_5MINUTES": "CANARY_10_PERCENT_5_MINUTES",
+    "CANARY_10PERCENT_10MINUTES": "CANARY_10_PERCENT_10_MINUTES",
+    "CANARY_10PERCENT_15MINUTES": "CANARY_10_PERCENT_15_MINUTES",
+    "CANARY_10PERCENT_30MINUTES": "CANARY_10_PERCENT_30_MINUTES",
+    "LINEAR_10PERCENT_EVERY_1MINUTE": "LINEAR_10_PERCENT_EVERY_1_MINUTE",
+    "LINEAR_10PERCENT_EVERY_2MINUTES": "LINEAR_10_PERCENT_EVERY_2_MINUTES",
+    "LINEAR_10PERCENT_EVERY_3MINUTES": "LINEAR_10_PERCENT_EVERY_3_MINUTES",
+    "LINEAR_10PERCENT_EVERY_10MINUTES": "LINEAR_10_PERCENT_EVERY_10_MINUTES",
+}
+
+
+@dataclass(frozen=True)
+class DeploymentSettings:
+    """How a new version of each function takes traffic, and how long the pipeline watches it after."""
+
+    strategy: str  # one of DEPLOYMENT_STRATEGIES
+    bake_minutes: int  # 0: no bake before the next stage
+
+
 @dataclass(frozen=True)
 class StageConfig:
     name: StageName
@@ -117,6 +140,7 @@ class StageConfig:
     external_auth: ExternalAuth | None
     api_clients: tuple[ApiClient, ...]  # beyond the machine client the smoke tests use
     custom_domain: CustomDomain | None
+    deployment: DeploymentSettings
 
 
 @dataclass(frozen=True)

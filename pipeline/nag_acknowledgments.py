@@ -25,6 +25,10 @@ SYNTH = "Pipeline/Build/Synth/CdkBuildProject/Role/DefaultPolicy"
 SELF_MUTATION = "UpdatePipeline/SelfMutation/Role/DefaultPolicy"
 FILE_ASSETS = "Assets/FileRole/DefaultPolicy"
 SMOKE = {stage: f"Pipeline/{stage}/SmokeTests/SmokeTests/Role/DefaultPolicy" for stage in ("Dev", "Qa", "Prod")}
+GUARD = {
+    stage: f"Pipeline/{stage}/UsersService.GuardStatefulResources/GuardStatefulResources/Role/DefaultPolicy"
+    for stage in ("Dev", "Qa", "Prod")
+}
 SECURITY_CHECK = "PipelinesSecurityCheck/CDKSecurityCheck/Role/DefaultPolicy"
 AUTO_APPROVE = "PipelinesSecurityCheck/CDKPipelinesAutoApprove"
 AUTO_APPROVE_ROLE = "PipelinesSecurityCheck/CDKPipelinesAutoApprove/ServiceRole"
@@ -61,6 +65,7 @@ ACKNOWLEDGMENTS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         SELF_MUTATION: ARTIFACT_READ,
         FILE_ASSETS: ARTIFACT_READ,
         **{path: ARTIFACT_READ for path in SMOKE.values()},
+        **{path: ARTIFACT_READ for path in GUARD.values()},
         SECURITY_CHECK: ARTIFACT_READ,
     },
     (
@@ -73,6 +78,7 @@ ACKNOWLEDGMENTS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         SYNTH: ARTIFACT_KEY,
         SELF_MUTATION: ARTIFACT_KEY,
         **{path: ARTIFACT_KEY for path in SMOKE.values()},
+        **{path: ARTIFACT_KEY for path in GUARD.values()},
         SECURITY_CHECK: ARTIFACT_KEY,
     },
     (
@@ -84,6 +90,9 @@ ACKNOWLEDGMENTS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         SMOKE["Dev"]: _project_logs_and_reports("PipelineDevSmokeTests0BBBD638"),
         SMOKE["Qa"]: _project_logs_and_reports("PipelineQaSmokeTestsDD928C99"),
         SMOKE["Prod"]: _project_logs_and_reports("PipelineProdSmokeTests1846A88C"),
+        GUARD["Dev"]: _project_logs_and_reports("PipelineDevUsersServiceGuardStatefulResources8959FA81"),
+        GUARD["Qa"]: _project_logs_and_reports("PipelineQaUsersServiceGuardStatefulResourcesC76CE67B"),
+        GUARD["Prod"]: _project_logs_and_reports("PipelineProdUsersServiceGuardStatefulResourcesF7B37850"),
         SECURITY_CHECK: _project_logs_and_reports("PipelinePipelinesSecurityCheckCDKSecurityCheck1D09275A"),
     },
     (

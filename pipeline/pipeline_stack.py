@@ -21,6 +21,8 @@ from pipeline.artifact_store import ArtifactStore
 from pipeline.nag_acknowledgments import acknowledge_pipeline_scaffolding
 from pipeline.notifications import PipelineNotifications
 from pipeline.smoke import smoke_step
+from pipeline.stage_gates import StageGate, apply_stage_gates, change_guard_step
+from service.bake_gate import BakeGateNames
 from stages.service_stage import ServiceStage
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -172,9 +174,21 @@ class PipelineStack(Stack):
                 )
                 approval.add_step_dependency(broadening)
                 pre = [broadening, approval]
-            self.pipeline.add_stage(stage, pre=pre, post=[smoke_step(stage, source=source)])
+            self.pipeline.add_stage(
+                stage,
+                pre=pre,
+                stack_steps=[
+                    pipelines.StackSteps(stack=stage.service, change_set=[change_guard_step(stage, source=source)])
+                ],
+                post=[smoke_step(stage, source=source)],
+            )
 
         self.pipeline.build_pipeline()
+        apply_stage_gates(
+            self.pipeline.pipeline,
+            [self._gate_of(stage_config) for stage_config in config.stages],
+            source_branch=config.source.branch,
+        )
         CfnOutput(self, "PipelineName", value=self.pipeline.pipeline.pipeline_name)
         self.notification_topic = PipelineNotifications(
             self,
@@ -186,6 +200,19 @@ class PipelineStack(Stack):
         self._pin_security_check_project(artifact_key)
         self._allow_source_connection(config.source.connection_arn)
         acknowledge_pipeline_scaffolding(self.pipeline)
+
+    def _gate_of(self, stage_config: StageConfig) -> StageGate:
+        """A stage bakes for its configured time (qa and prod; dev's is 0), and qa and prod roll
+        back on failure: dev is the first place a change runs, and a failure there stops it anyway."""
+        stage = self.stages[stage_config.name]
+        return StageGate(
+            stage_name=stage.stage_name,
+            account=stage_config.environment.account,
+            region=stage_config.environment.region,
+            names=BakeGateNames.of_stack(stage.service.stack_name),
+            bake_minutes=stage_config.deployment.bake_minutes,
+            rollback=stage_config.name is not StageName.DEV,
+        )
 
     def _pin_security_check_project(self, key: kms.IKey) -> None:
         """ConfirmPermissionsBroadening's CodeBuild project takes no options: left alone it runs an

@@ -119,8 +119,9 @@ class UsersApi(Construct):
             self.http_api.add_routes(
                 path=operation.path,
                 methods=[apigwv2.HttpMethod(operation.method)],
+                # The alias, never $LATEST: traffic follows CodeDeploy's shifting.
                 integration=integrations.HttpLambdaIntegration(
-                    f"{operation.construct_id}Integration", user_function.function
+                    f"{operation.construct_id}Integration", user_function.alias
                 ),
                 authorizer=authorizer,
                 authorization_scopes=[operation.scope],

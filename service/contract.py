@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 TableRole = Literal["users", "emails", "idempotency"]
 TABLE_ROLES: tuple[TableRole, ...] = get_args(TableRole)
@@ -28,6 +28,9 @@ class Operation:
     scope: str  # OAuth scope a caller's token must carry
     # Per table role, every DynamoDB action the handler calls on that table, nothing more.
     dynamodb_actions: dict[TableRole, tuple[str, ...]]
+    # A request that reads at most, and the status a healthy version answers it with: what the
+    # pre-traffic hook sends a new version before it takes traffic.
+    probe: dict[str, Any]
 
     @property
     def construct_id(self) -> str:
@@ -60,6 +63,7 @@ def load_contract(path: Path = CONTRACT_FILE) -> ServiceContract:
             path=item["path"],
             entry=path.parent / item["entry"],
             scope=item["scope"],
+            probe={"method": item["method"], "path": item["path"], **item["probe"]},
             dynamodb_actions={
                 role: tuple(item["dynamodbActions"][role]) for role in TABLE_ROLES if role in item["dynamodbActions"]
             },

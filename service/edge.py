@@ -20,6 +20,9 @@ def _visibility(metric_name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
     )
 
 
+WEB_ACL_METRIC_NAME = "UsersServiceWebAcl"
+
+
 class EdgeFirewall(Construct):
     """A CloudFront-scoped WAF web ACL: AWS managed rules plus a per-IP rate limit.
 
@@ -59,7 +62,7 @@ class EdgeFirewall(Construct):
             scope="CLOUDFRONT",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             rules=[*managed_rules, rate_rule],
-            visibility_config=_visibility("UsersServiceWebAcl"),
+            visibility_config=_visibility(WEB_ACL_METRIC_NAME),
         )
 
 

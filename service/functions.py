@@ -58,6 +58,43 @@ def bundling_options(path: Path = BUNDLING_FILE) -> nodejs.BundlingOptions:
     )
 
 
+def project_function(
+    scope: Construct,
+    construct_id: str,
+    *,
+    entry: Path,
+    timeout: Duration,
+    role: iam.IRole,
+    log_group: logs.ILogGroup,
+    dead_letter_queue: sqs.IQueue,
+    environment: Mapping[str, str],
+    **extra: object,
+) -> nodejs.NodejsFunction:
+    """A function of this project as every one is built: the pinned runtime on arm64, traced,
+    JSON logs into its own group, a dead-letter queue, bundled by esbuild from node_modules with
+    lambda/bundling.json (never Docker)."""
+    return nodejs.NodejsFunction(
+        scope,
+        construct_id,
+        entry=str(entry),
+        handler="handler",
+        runtime=RUNTIME,
+        architecture=lambda_.Architecture.ARM_64,
+        memory_size=MEMORY_MB,
+        timeout=timeout,
+        tracing=lambda_.Tracing.ACTIVE,
+        role=role,
+        log_group=log_group,
+        logging_format=lambda_.LoggingFormat.JSON,
+        dead_letter_queue=dead_letter_queue,
+        environment=dict(environment),
+        deps_lock_file_path=str(PROJECT_ROOT / "package-lock.json"),
+        project_root=str(PROJECT_ROOT),
+        bundling=bundling_options(),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
 @dataclass(frozen=True)
 class ServiceTable:
     """A table of the service and the variable that tells a function its name."""
@@ -132,25 +169,23 @@ class UserFunction(Construct):
             )
         )
 
-        self.function = nodejs.NodejsFunction(
+        self.function = project_function(
             self,
             "Function",
-            entry=str(operation.entry),
-            handler="handler",
-            runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
-            memory_size=MEMORY_MB,
+            entry=operation.entry,
             timeout=TIMEOUT,
-            tracing=lambda_.Tracing.ACTIVE,
             role=self.role,
             log_group=self.log_group,
-            logging_format=lambda_.LoggingFormat.JSON,
             dead_letter_queue=self.dead_letter_queue,
             environment={**settings.environment, **table_names},
-            deps_lock_file_path=str(PROJECT_ROOT / "package-lock.json"),
-            project_root=str(PROJECT_ROOT),
-            bundling=bundling_options(),
+            # Old versions stay: the alias points at the previous one until CodeDeploy has shifted
+            # traffic, and a rollback goes back to it.
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.RETAIN),
         )
+        # Requests reach the function through this alias only; CodeDeploy moves it from version to
+        # version (service/deployment.py). A new version is published when, and only when, the
+        # code or the function's configuration changes.
+        self.alias = lambda_.Alias(self, "Live", alias_name="live", version=self.function.current_version)
         acknowledge(
             self.role.node.find_child("DefaultPolicy"),
             "AwsSolutions-IAM5[Resource::*]",

@@ -76,28 +76,38 @@ class Monitoring(Construct):
         self._action = cloudwatch_actions.SnsAction(self.topic)
         self.alarms: list[cloudwatch.Alarm] = []
         self.dead_letter_alarms: list[cloudwatch.Alarm] = []
+        # By operation: what a deployment of that function watches (its alias, and the API's 5xx).
+        self._deployment_alarms: dict[str, list[cloudwatch.Alarm]] = {}
 
         one_minute = Duration.minutes(1)
         for user_function in functions:
             name = user_function.operation.construct_id
-            function = user_function.function
-            self._alarm(
-                f"{name}Slow",
-                function.metric_duration(statistic="Maximum", period=one_minute),
-                threshold=SLOW_INVOCATION_MS,
-                description=f"An invocation of {name} ran longer than {SLOW_INVOCATION_MS // 1000} s",
+            # The alias carries every request (and, during a canary, both versions' requests).
+            function = user_function.alias
+            watched = self._deployment_alarms.setdefault(user_function.operation.name, [])
+            watched.append(
+                self._alarm(
+                    f"{name}Slow",
+                    function.metric_duration(statistic="Maximum", period=one_minute),
+                    threshold=SLOW_INVOCATION_MS,
+                    description=f"An invocation of {name} ran longer than {SLOW_INVOCATION_MS // 1000} s",
+                )
             )
-            self._alarm(
-                f"{name}Errors",
-                function.metric_errors(statistic="Sum", period=one_minute),
-                threshold=0,
-                description=f"{name} raised errors (unhandled exceptions or timeouts)",
+            watched.append(
+                self._alarm(
+                    f"{name}Errors",
+                    function.metric_errors(statistic="Sum", period=one_minute),
+                    threshold=0,
+                    description=f"{name} raised errors (unhandled exceptions or timeouts)",
+                )
             )
-            self._alarm(
-                f"{name}Throttles",
-                function.metric_throttles(statistic="Sum", period=one_minute),
-                threshold=0,
-                description=f"{name} was throttled: concurrency is exhausted",
+            watched.append(
+                self._alarm(
+                    f"{name}Throttles",
+                    function.metric_throttles(statistic="Sum", period=one_minute),
+                    threshold=0,
+                    description=f"{name} was throttled: concurrency is exhausted",
+                )
             )
             self.dead_letter_alarms.append(
                 self._alarm(
@@ -109,7 +119,7 @@ class Monitoring(Construct):
                     description=f"Failed asynchronous invocations of {name} wait in its dead-letter queue",
                 )
             )
-        self._alarm(
+        self.api_5xx = self._alarm(
             "Api5xx",
             http_api.metric_server_error(statistic="Sum", period=one_minute),
             threshold=0,
@@ -122,6 +132,11 @@ class Monitoring(Construct):
             evaluation_periods=3,
             description="The API's p99 latency stayed above 3 s for 15 minutes",
         )
+
+    def deployment_alarms(self, user_function: UserFunction) -> list[cloudwatch.Alarm]:
+        """What rolls a deployment of this function back: its alias's errors, throttles and
+        near-timeout invocations, and the API's 5xx."""
+        return [*self._deployment_alarms[user_function.operation.name], self.api_5xx]
 
     def _alarm(
         self,

@@ -9,9 +9,12 @@ from constructs import Construct
 from config import StageConfig
 from service.api import UsersApi
 from service.auth import ApiAuthorization
+from service.bake_gate import BakeGateAccess, BakeGateNames, ChangeGuardAccess
 from service.contract import TABLE_ROLES, ServiceContract
+from service.dashboard import ServiceDashboard
 from service.database import IdempotencyRecords, UsersDatabase
-from service.edge import ApiDistribution, EdgeFirewall
+from service.deployment import CanaryDeployments
+from service.edge import WEB_ACL_METRIC_NAME, ApiDistribution, EdgeFirewall
 from service.functions import FunctionSettings, ServiceTable, UserFunctions
 from service.log_bucket import LogBucket
 from service.monitoring import Monitoring
@@ -116,6 +119,26 @@ class UsersServiceStack(Stack):
             removal_policy=removal_policy,
         )
 
+        self.deployments = CanaryDeployments(
+            self,
+            "Deployments",
+            functions=list(functions.by_operation.values()),
+            strategy=stage.deployment.strategy,
+            alarms_of=monitoring.deployment_alarms,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+        )
+
+        self.dashboard = ServiceDashboard(
+            self,
+            "Dashboard",
+            http_api=api.http_api,
+            functions=list(functions.by_operation.values()),
+            tables=tables,
+            web_acl_metric_name=WEB_ACL_METRIC_NAME,
+            alarms=monitoring.alarms,
+        )
+
         self.table = database.table
         self.emails_table = database.emails_table
         self.idempotency_table = idempotency.table
@@ -143,9 +166,19 @@ class UsersServiceStack(Stack):
         if authorization.machine_client is not None and authorization.token_url is not None:
             token_url = CfnOutput(self, "TokenUrl", value=authorization.token_url)
             client_id = CfnOutput(self, "MachineClientId", value=authorization.machine_client.user_pool_client_id)
-        # The smoke tests' role and settings, only where a toolchain account runs them.
+        # The smoke tests' role and settings, and the bake gate's, only where a toolchain account runs them.
         self.smoke: SmokeSettings | None = None
+        self.bake_gate: BakeGateAccess | None = None
         if smoke_trusted_account is not None:
+            if stage.deployment.bake_minutes > 0:
+                self.bake_gate = BakeGateAccess(
+                    self,
+                    "BakeGate",
+                    names=BakeGateNames.of_stack(self.stack_name),
+                    trusted_account=smoke_trusted_account,
+                    alarms=monitoring.alarms,
+                )
+            ChangeGuardAccess(self, "ChangeGuard", stack=self, trusted_account=smoke_trusted_account)
             smoke_access = self._add_smoke_access(smoke_trusted_account)
             user_pool_id = (
                 CfnOutput(self, "UserPoolId", value=authorization.user_pool.user_pool_id)

@@ -47,6 +47,12 @@ class EdgeKind(StrEnum):
     DEAD_LETTER = "dead-letter target"
     ACCESS_LOGS = "CloudFront access logs"
     SMOKE_ROLE = "smoke role"
+    BAKE_GATE_ROLE = "bake gate role"
+    CHANGE_GUARD_ROLE = "change guard role"
+    ALIAS_DEPLOYMENT = "CodeDeploy alias deployment"
+    PRE_TRAFFIC_HOOK = "pre-traffic hook"
+    HOOK_REPORT = "hook status report"
+    HOOK_PROBE = "hook probe"
 
 
 @dataclass(frozen=True)
@@ -313,6 +319,49 @@ def _dead_letters(t: StackTemplate, walk: Walk) -> None:
         walk.add(Edge(EdgeKind.DEAD_LETTER, t.name, function_id, target_id), missing)
 
 
+def _as_role(t: StackTemplate, role_id: str | None, label: str, actions: Sequence[str], target_id: str) -> list[str]:
+    if role_id is None:
+        return [f"a {label} the template defines"]
+    return [f"{label}: {text}" for text in t.refusals(t.identity_statements(role_id), None, actions, target_id)]
+
+
+def _alias_deployments(t: StackTemplate, walk: Walk) -> None:
+    """An alias CloudFormation updates through CodeDeploy: the deployment group's service role
+    reads the group's alarms, moves the alias and invokes the pre-traffic hook; the hook's role
+    invokes the version being deployed and reports the hook's status to the group."""
+    for alias_id, resource in t.resources.items():
+        update = resource.get("UpdatePolicy", {}).get("CodeDeployLambdaAliasUpdate")
+        if resource["Type"] != "AWS::Lambda::Alias" or not update:
+            continue
+        group_id = t.target(update.get("DeploymentGroupName"), "AWS::CodeDeploy::DeploymentGroup")
+        if group_id is None:
+            continue
+        group = t.resources[group_id]["Properties"]
+        service_role = t.target(group.get("ServiceRoleArn"), "AWS::IAM::Role")
+        alias = resource["Properties"]
+        function_id = t.target(alias.get("FunctionName"), "AWS::Lambda::Function") or alias_id
+        alarm_refs = [entry.get("Name") for entry in group.get("AlarmConfiguration", {}).get("Alarms", [])]
+        alarms = [alarm for ref in alarm_refs if (alarm := t.target(ref, "AWS::CloudWatch::Alarm"))]
+
+        missing = _as_role(t, service_role, "service role", ["lambda:GetAlias", "lambda:UpdateAlias"], function_id)
+        for alarm_id in alarms:
+            missing += _as_role(t, service_role, "service role", ["cloudwatch:DescribeAlarms"], alarm_id)
+        walk.add(Edge(EdgeKind.ALIAS_DEPLOYMENT, t.name, group_id, alias_id), missing)
+
+        hook_id = t.target(update.get("BeforeAllowTrafficHook"), "AWS::Lambda::Function")
+        if hook_id is None:
+            continue
+        invoke = _as_role(t, service_role, "service role", ["lambda:InvokeFunction"], hook_id)
+        walk.add(Edge(EdgeKind.PRE_TRAFFIC_HOOK, t.name, group_id, hook_id), invoke)
+        hook_role = t.target(t.resources[hook_id]["Properties"].get("Role"), "AWS::IAM::Role")
+        report = _as_role(t, hook_role, "hook role", ["codedeploy:PutLifecycleEventHookExecutionStatus"], group_id)
+        walk.add(Edge(EdgeKind.HOOK_REPORT, t.name, hook_id, group_id), report)
+        version_id = t.target(alias.get("FunctionVersion"), "AWS::Lambda::Version")
+        if version_id is not None:
+            probe = _as_role(t, hook_role, "hook role", ["lambda:InvokeFunction"], version_id)
+            walk.add(Edge(EdgeKind.HOOK_PROBE, t.name, hook_id, version_id), probe)
+
+
 def _access_logs(t: StackTemplate, walk: Walk) -> None:
     for distribution_id, distribution in t.of_type("AWS::CloudFront::Distribution"):
         logging = distribution.get("DistributionConfig", {}).get("Logging", {})
@@ -359,15 +408,34 @@ def _codebuild_role(t: StackTemplate, role_id: str, account: str) -> bool:
     return t.account == account and any(role_id in refs(project.get("ServiceRole")) for _, project in projects)
 
 
+def _pipeline_role(t: StackTemplate, role_id: str, account: str) -> bool:
+    pipelines = t.of_type("AWS::CodePipeline::Pipeline")
+    return t.account == account and any(role_id in refs(pipeline.get("RoleArn")) for _, pipeline in pipelines)
+
+
+# Who in the toolchain account assumes each cross-account role of a stage: the smoke and change
+# guard steps' CodeBuild projects, and the pipeline itself for its bake condition's rule.
+CROSS_ACCOUNT_ROLES = {
+    "/SmokeAccess/": (EdgeKind.SMOKE_ROLE, _codebuild_role, "a CodeBuild project's role"),
+    "/ChangeGuard/": (EdgeKind.CHANGE_GUARD_ROLE, _codebuild_role, "a CodeBuild project's role"),
+    "/BakeGate/": (EdgeKind.BAKE_GATE_ROLE, _pipeline_role, "the pipeline's role"),
+}
+
+
 def _smoke_roles(templates: Sequence[StackTemplate], toolchain_account: str, walk: Walk) -> None:
-    """Roles another account assumes (the stages' smoke roles): trusted by the toolchain account
-    only, and assumable by exactly one role there, a CodeBuild project's (the smoke step's)."""
+    """Roles another account assumes (the stages' smoke, change guard and bake gate roles):
+    trusted by the toolchain account only, and assumable by exactly one role there, the one of
+    the step or pipeline that uses it."""
     for t in templates:
         for role_id, role in t.of_type("AWS::IAM::Role"):
             principals = _trusted(t, as_list(role.get("AssumeRolePolicyDocument", {}).get("Statement", [])))
             path = t.resources[role_id].get("Metadata", {}).get("aws:cdk:path", "")
-            if "/SmokeAccess/" not in path and not any(p.endswith(":root") for p in principals):
+            known = [entry for fragment, entry in CROSS_ACCOUNT_ROLES.items() if fragment in path]
+            if not known and not any(p.endswith(":root") for p in principals):
                 continue
+            kind, assumer_ok, assumer_kind = (
+                known[0] if known else (EdgeKind.SMOKE_ROLE, _codebuild_role, "a CodeBuild project's role")
+            )
             missing: list[str] = []
             if principals != {t.root(toolchain_account)}:
                 missing.append(f"trust in {t.root(toolchain_account)} only, not {sorted(principals)}")
@@ -379,10 +447,10 @@ def _smoke_roles(templates: Sequence[StackTemplate], toolchain_account: str, wal
                 missing.append("a fixed RoleName, for the toolchain to name in its policy")
             if len(assumers) != 1:
                 missing.append(f"exactly one role allowed sts:AssumeRole on it, not {len(assumers)}")
-            elif not _codebuild_role(*assumers[0], toolchain_account):
-                missing.append("its assumer to be a CodeBuild project's role in the toolchain account")
+            elif not assumer_ok(*assumers[0], toolchain_account):
+                missing.append(f"its assumer to be {assumer_kind} in the toolchain account")
             source = ",".join(f"{c.name}/{r}" for c, r in assumers) or "-"
-            walk.add(Edge(EdgeKind.SMOKE_ROLE, t.name, source, role_id), missing)
+            walk.add(Edge(kind, t.name, source, role_id), missing)
 
 
 def walk(stacks: Mapping[str, SynthesizedStack], *, toolchain_account: str) -> Walk:
@@ -390,7 +458,14 @@ def walk(stacks: Mapping[str, SynthesizedStack], *, toolchain_account: str) -> W
     templates = [StackTemplate(stack) for stack in stacks.values()]
     result = Walk()
     for t in templates:
-        for follow in (_alarm_actions, _notification_targets, _api_routes, _dead_letters, _access_logs):
+        for follow in (
+            _alarm_actions,
+            _notification_targets,
+            _api_routes,
+            _dead_letters,
+            _access_logs,
+            _alias_deployments,
+        ):
             follow(t, result)
     _smoke_roles(templates, toolchain_account, result)
     return result

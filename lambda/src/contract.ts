@@ -19,8 +19,23 @@ export interface Operation {
   entry: string;
   /** The OAuth scope a caller's token must carry. */
   scope: string;
+  probe: Probe;
   /** Every DynamoDB action the handler calls, per table role: its IAM policy. */
   dynamodbActions: Readonly<Partial<Record<TableRole, readonly string[]>>>;
+}
+
+/**
+ * A request that reads at most, and the status a healthy version answers it with: what the
+ * pre-traffic hook sends each new version (method and path are the operation's).
+ */
+export interface Probe {
+  method: string;
+  path: string;
+  pathParameters?: Record<string, string>;
+  query?: Record<string, string>;
+  body?: unknown;
+  contentType?: string;
+  expectedStatus: number;
 }
 
 export const TABLE_ROLES = ['users', 'emails', 'idempotency'] as const;
@@ -101,10 +116,15 @@ export function parseContract(value: unknown, source = 'lambda/service-contract.
         throw new ContractError(source, `${where}.dynamodbActions.${role}`, 'must be a non-empty list of dynamodb:* actions');
       }
     }
+    const probe = object(record.probe, `${where}.probe`, source);
+    if (typeof probe.expectedStatus !== 'number' || !Number.isInteger(probe.expectedStatus)) {
+      throw new ContractError(source, `${where}.probe.expectedStatus`, 'must be an HTTP status code');
+    }
     return {
       name: text(record, 'name', where, source),
       method,
       path,
+      probe: { ...(probe as Omit<Probe, 'method' | 'path'>), method, path },
       routeKey: `${method} ${path}`,
       entry: text(record, 'entry', where, source),
       scope: text(record, 'scope', where, source),

@@ -117,11 +117,21 @@ def service_functions(template: Template) -> dict[str, dict[str, Any]]:
     }
 
 
-def test_only_cdks_auto_delete_provider_adds_a_function(dev: Template, prod: Template) -> None:
-    extra = set(resources(dev, "AWS::Lambda::Function")) - set(service_functions(dev))
+def hook_functions(template: Template) -> dict[str, dict[str, Any]]:
+    """The pre-traffic hooks, one per operation (service/deployment.py)."""
+    return {
+        logical_id: function
+        for logical_id, function in resources(template, "AWS::Lambda::Function").items()
+        if "/Deployments/" in function["Metadata"]["aws:cdk:path"]
+    }
+
+
+def test_only_the_hooks_and_cdks_auto_delete_provider_add_a_function(dev: Template, prod: Template) -> None:
+    assert len(hook_functions(dev)) == len(CONTRACT.operations)
+    extra = set(resources(dev, "AWS::Lambda::Function")) - set(service_functions(dev)) - set(hook_functions(dev))
     assert len(extra) == 1
     assert "AutoDeleteObjects" in next(iter(extra))
-    assert set(resources(prod, "AWS::Lambda::Function")) == set(service_functions(prod))
+    assert set(resources(prod, "AWS::Lambda::Function")) == set(service_functions(prod)) | set(hook_functions(prod))
 
 
 def test_one_function_per_operation_with_the_required_settings(dev: Template) -> None:
@@ -149,7 +159,7 @@ def test_each_function_has_its_own_role_and_dead_letter_queue(dev: Template) -> 
 
 def test_dead_letter_queues_are_encrypted_tls_only_with_14_day_retention(dev: Template) -> None:
     queues = resources(dev, "AWS::SQS::Queue")
-    assert len(queues) == len(CONTRACT.operations)
+    assert len(queues) == 2 * len(CONTRACT.operations)  # a function's and its hook's
     for queue in queues.values():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
         assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
@@ -162,7 +172,8 @@ def test_dead_letter_queues_are_encrypted_tls_only_with_14_day_retention(dev: Te
 
 def test_log_groups_have_retention(dev: Template) -> None:
     groups = resources(dev, "AWS::Logs::LogGroup")
-    assert len(groups) == len(CONTRACT.operations) + 1  # one per function, one for API access logs
+    # One per function and per hook, one for API access logs.
+    assert len(groups) == 2 * len(CONTRACT.operations) + 1
     assert all(group["Properties"]["RetentionInDays"] == 30 for group in groups.values())
 
 

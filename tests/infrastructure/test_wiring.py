@@ -110,17 +110,26 @@ def test_every_edge_is_allowed_on_both_sides(stacks: Stacks, app_config: AppConf
         (EdgeKind.ALARM_ACTION, ALARMS, 0),
         (EdgeKind.NOTIFICATION_TARGET, 0, 1),
         (EdgeKind.API_ROUTE, OPERATIONS, 0),
-        (EdgeKind.DEAD_LETTER, OPERATIONS, 0),
+        # A dead-letter queue per function and per pre-traffic hook.
+        (EdgeKind.DEAD_LETTER, 2 * OPERATIONS, 0),
         (EdgeKind.ACCESS_LOGS, 1, 0),
         (EdgeKind.SMOKE_ROLE, 1, 0),
+        # Only stages that bake (qa, prod: bakeMinutes > 0) have a bake gate role.
+        (EdgeKind.BAKE_GATE_ROLE, {"Dev/UsersService": 0, "Qa/UsersService": 1, "Prod/UsersService": 1}, 0),
+        (EdgeKind.CHANGE_GUARD_ROLE, 1, 0),
+        (EdgeKind.ALIAS_DEPLOYMENT, OPERATIONS, 0),
+        (EdgeKind.PRE_TRAFFIC_HOOK, OPERATIONS, 0),
+        (EdgeKind.HOOK_REPORT, OPERATIONS, 0),
+        (EdgeKind.HOOK_PROBE, OPERATIONS, 0),
     ],
 )
 def test_each_kind_of_edge_is_found_where_the_config_puts_it(
-    stacks: Stacks, app_config: AppConfig, kind: EdgeKind, per_stage: int, in_pipeline: int
+    stacks: Stacks, app_config: AppConfig, kind: EdgeKind, per_stage: int | dict[str, int], in_pipeline: int
 ) -> None:
     edges = walk(stacks, toolchain_account=app_config.toolchain.account).edges
     found = Counter(edge.stack for edge in edges if edge.kind is kind)
-    expected = {name: per_stage for name in stage_stacks(app_config)} | {PIPELINE_STACK_ID: in_pipeline}
+    counts = per_stage if isinstance(per_stage, dict) else {name: per_stage for name in stage_stacks(app_config)}
+    expected = counts | {PIPELINE_STACK_ID: in_pipeline}
     assert found == {name: count for name, count in expected.items() if count}
     assert sum(found.values()) > 0
 
@@ -194,11 +203,11 @@ def test_without_its_lambda_permission_a_route_fails(stacks: Stacks, app_config:
     stack = stacks[DEV]
     route_id = one(stack, "AWS::ApiGatewayV2::Route", "/GET--users/")
     permission_id = one(stack, "AWS::Lambda::Permission", "/GET--users/")
-    function_id = one(stack, "AWS::Lambda::Function", "/ListUsers/")
+    alias_id = one(stack, "AWS::Lambda::Alias", "/ListUsers/")
     api_id = one(stack, "AWS::ApiGatewayV2::Api")
     edited = broken(stacks, DEV, lambda r: r.__delitem__(permission_id))
     assert report(edited, app_config) == {
-        Edge(EdgeKind.API_ROUTE, DEV, route_id, function_id): [
+        Edge(EdgeKind.API_ROUTE, DEV, route_id, alias_id): [
             f"a Lambda permission for apigateway.amazonaws.com with a SourceArn of {api_id}"
         ]
     }
@@ -317,3 +326,59 @@ def test_a_smoke_role_two_roles_may_assume_fails(stacks: Stacks, app_config: App
     assert report(broken(stacks, PIPELINE_STACK_ID, share), app_config) == {
         dataclasses.replace(edge, source=",".join(assumers)): ["exactly one role allowed sts:AssumeRole on it, not 2"]
     }
+
+
+def _drop_statements(resources: Resources, policy_path: str, action: str) -> None:
+    (policy_id,) = [
+        logical_id
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::IAM::Policy" and policy_path in resource["Metadata"]["aws:cdk:path"]
+    ]
+    document = resources[policy_id]["Properties"]["PolicyDocument"]
+    document["Statement"] = [s for s in document["Statement"] if action not in as_list(s["Action"])]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+HOOK_POLICY = "/GetUserPreTraffic/Role/DefaultPolicy/"
+SERVICE_POLICY = "/GetUserServiceRole/DefaultPolicy/"
+
+
+@pytest.mark.parametrize(
+    ("policy_path", "action", "kind", "missing"),
+    [
+        (
+            HOOK_POLICY,
+            "codedeploy:PutLifecycleEventHookExecutionStatus",
+            EdgeKind.HOOK_REPORT,
+            "hook role: an Allow of codedeploy:PutLifecycleEventHookExecutionStatus",
+        ),
+        (HOOK_POLICY, "lambda:InvokeFunction", EdgeKind.HOOK_PROBE, "hook role: an Allow of lambda:InvokeFunction"),
+        (
+            SERVICE_POLICY,
+            "lambda:InvokeFunction",
+            EdgeKind.PRE_TRAFFIC_HOOK,
+            "service role: an Allow of lambda:InvokeFunction",
+        ),
+        (
+            SERVICE_POLICY,
+            "lambda:UpdateAlias",
+            EdgeKind.ALIAS_DEPLOYMENT,
+            "service role: an Allow of lambda:UpdateAlias",
+        ),
+        (
+            SERVICE_POLICY,
+            "cloudwatch:DescribeAlarms",
+            EdgeKind.ALIAS_DEPLOYMENT,
+            "service role: an Allow of cloudwatch:DescribeAlarms",
+        ),
+    ],
+)
+def test_a_deployment_missing_a_permission_fails(
+    stacks: Stacks, app_config: AppConfig, policy_path: str, action: str, kind: EdgeKind, missing: str
+) -> None:
+    found = report(broken(stacks, DEV, lambda r: _drop_statements(r, policy_path, action)), app_config)
+    assert [edge.kind for edge in found] == [kind], found
+    assert any(missing in texts for texts in found.values()), found

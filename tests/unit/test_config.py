@@ -64,6 +64,9 @@ def test_prod_retains_data_and_dev_does_not(app_config) -> None:
         ("source.connectionArn", "arn:aws:iam::123:role/x", "source.connectionArn"),
         ("stages.dev.auth.issuerUrl", "http://issuer.example", "https://"),
         ("stages.dev.customDomain.domainName", "api.example.com", "needs both"),
+        ("stages.prod.deployment.strategy", "CANARY_10PERCENT_5MINUTE", "CANARY_10PERCENT_5MINUTE"),
+        ("stages.prod.deployment.strategy", "CodeDeployDefault.LambdaAllAtOnce", "must be one of ALL_AT_ONCE"),
+        ("stages.qa.deployment.bakeMinutes", -1, "between 0 and 1440"),
     ],
 )
 def test_a_bad_value_fails_naming_the_key_and_the_value(
