@@ -43,6 +43,10 @@ def reduce(template: Mapping[str, Any]) -> dict[str, Any]:
         kept = KEPT_PROPERTIES.get(resource["Type"])
         if kept is None:
             continue
+        # The pre-traffic hooks are CodeDeploy's, not the local stack's; their environment names
+        # versions, whose IDs hash the source tree when assets are not bundled.
+        if "/Deployments/" in resource.get("Metadata", {}).get("aws:cdk:path", ""):
+            continue
         properties = resource.get("Properties", {})
         reduced: dict[str, Any] = {
             "Type": resource["Type"],

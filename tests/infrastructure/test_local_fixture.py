@@ -25,8 +25,8 @@ def test_the_fixture_is_the_synthesized_dev_stack_reduced(synthesized_templates:
 def test_the_fixture_keeps_what_the_local_stack_reads(synthesized_templates: dict[str, SynthesizedStack]) -> None:
     reduced = reduce(synthesized_templates["Dev/UsersService"].template)["Resources"]
     types = sorted(resource["Type"] for resource in reduced.values())
-    # A function and a pre-traffic hook per operation, and the log bucket's auto-delete provider (dev only).
-    functions = 2 * len(load_contract().operations) + 1
+    # One function per operation, and the log bucket's auto-delete provider (dev only).
+    functions = len(load_contract().operations) + 1
     # One table per role of the contract.
     tables = len(load_contract().tables)
     expected = ["AWS::ApiGatewayV2::Api"] + ["AWS::DynamoDB::Table"] * tables + ["AWS::Lambda::Function"] * functions
