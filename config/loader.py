@@ -21,6 +21,7 @@ from config.model import (
     ApiClient,
     ApiThrottle,
     AppConfig,
+    CanarySettings,
     CustomDomain,
     DeploymentEnvironment,
     DeploymentSettings,
@@ -117,6 +118,10 @@ def _stage(reader: _Reader, name: StageName) -> StageConfig:
         deployment=DeploymentSettings(
             strategy=reader.choice(f"{prefix}.deployment.strategy", tuple(DEPLOYMENT_STRATEGIES)),
             bake_minutes=reader.integer(f"{prefix}.deployment.bakeMinutes", minimum=0, maximum=24 * 60),
+        ),
+        canary=CanarySettings(
+            enabled=reader.boolean(f"{prefix}.canary.enabled"),
+            schedule_minutes=reader.integer(f"{prefix}.canary.scheduleMinutes", minimum=1, maximum=60),
         ),
     )
 
@@ -260,6 +265,14 @@ class _Reader:
         if value not in VALID_RETENTION_DAYS:
             allowed = ", ".join(str(days) for days in sorted(VALID_RETENTION_DAYS))
             raise ConfigError(key, value, f"CloudWatch Logs only accepts one of {allowed}")
+        return value
+
+    def boolean(self, key: str) -> bool:
+        value = self.raw(key)
+        if isinstance(value, str) and value.lower() in ("true", "false"):  # a -c override is text
+            return value.lower() == "true"
+        if not isinstance(value, bool):
+            raise ConfigError(key, value, "must be true or false")
         return value
 
     def choice(self, key: str, choices: Sequence[str]) -> str:

@@ -123,6 +123,14 @@ class DeploymentSettings:
 
 
 @dataclass(frozen=True)
+class CanarySettings:
+    """The stage's synthetic client (service/canary.py): on or off, and how often it runs."""
+
+    enabled: bool
+    schedule_minutes: int
+
+
+@dataclass(frozen=True)
 class StageConfig:
     name: StageName
     environment: DeploymentEnvironment
@@ -141,6 +149,7 @@ class StageConfig:
     api_clients: tuple[ApiClient, ...]  # beyond the machine client the smoke tests use
     custom_domain: CustomDomain | None
     deployment: DeploymentSettings
+    canary: CanarySettings
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,7 @@ class Monitoring(Construct):
         self.dead_letter_alarms: list[cloudwatch.Alarm] = []
         # By operation: what a deployment of that function watches (its alias, and the API's 5xx).
         self._deployment_alarms: dict[str, list[cloudwatch.Alarm]] = {}
+        self._stage_deployment_alarms: list[cloudwatch.Alarm] = []
 
         one_minute = Duration.minutes(1)
         for user_function in functions:
@@ -136,7 +137,20 @@ class Monitoring(Construct):
     def deployment_alarms(self, user_function: UserFunction) -> list[cloudwatch.Alarm]:
         """What rolls a deployment of this function back: its alias's errors, throttles and
         near-timeout invocations, and the API's 5xx."""
-        return [*self._deployment_alarms[user_function.operation.name], self.api_5xx]
+        return [*self._deployment_alarms[user_function.operation.name], self.api_5xx, *self._stage_deployment_alarms]
+
+    def watch_synthetic_client(self, construct_id: str, success_percent: cloudwatch.IMetric) -> cloudwatch.Alarm:
+        """An alarm when a run of the stage's canary fails; every deployment of the stage watches
+        it too, as the bake gate does (through the stage's health alarm)."""
+        alarm = self._alarm(
+            construct_id,
+            success_percent,
+            threshold=100,
+            comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            description="A run of the stage's synthetic client failed (list of one, get of a missing id)",
+        )
+        self._stage_deployment_alarms.append(alarm)
+        return alarm
 
     def _alarm(
         self,
@@ -146,6 +160,7 @@ class Monitoring(Construct):
         threshold: float,
         description: str,
         evaluation_periods: int = 1,
+        comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
@@ -154,7 +169,7 @@ class Monitoring(Construct):
             threshold=threshold,
             evaluation_periods=evaluation_periods,
             datapoints_to_alarm=evaluation_periods,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            comparison_operator=comparison,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description=description,
         )

@@ -10,6 +10,7 @@ from config import StageConfig
 from service.api import UsersApi
 from service.auth import ApiAuthorization
 from service.bake_gate import BakeGateAccess, BakeGateNames, ChangeGuardAccess
+from service.canary import ReadPathCanary
 from service.contract import TABLE_ROLES, ServiceContract
 from service.dashboard import ServiceDashboard
 from service.database import IdempotencyRecords, UsersDatabase
@@ -118,6 +119,24 @@ class UsersServiceStack(Stack):
             alarm_email=stage.alarm_email,
             removal_policy=removal_policy,
         )
+        # The synthetic client, where config enables it and the stage has its own user pool (an
+        # external issuer gives the canary no client to take a token with).
+        self.canary: ReadPathCanary | None = None
+        machine_client = authorization.machine_client
+        if stage.canary.enabled and machine_client is not None and authorization.user_pool is not None:
+            assert authorization.token_url is not None
+            self.canary = ReadPathCanary(
+                self,
+                "SyntheticClient",
+                base_url=edge.url,
+                token_url=authorization.token_url,
+                user_pool=authorization.user_pool,
+                client_id=machine_client.user_pool_client_id,
+                schedule_minutes=stage.canary.schedule_minutes,
+                access_logs=log_bucket.bucket,
+                removal_policy=removal_policy,
+            )
+            monitoring.watch_synthetic_client("SyntheticClientFailed", self.canary.success_metric)
 
         self.deployments = CanaryDeployments(
             self,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from config import StageName
+from config import AppConfig, StageName
 from service.contract import load_contract
 from tests.assembly import SynthesizedStack
 from tests.stage_support import build_stage, template_of
@@ -86,9 +86,11 @@ def test_a_deployment_group_per_function_with_the_stages_strategy_alarms_rollbac
             f"{operation.construct_id}Errors",
             f"{operation.construct_id}Throttles",
             "Api5xx",
-        }
+        } | ({"SyntheticClientFailed"} if name != "Dev/UsersService" else set())
         assert {next(s for s in suffixes if alarm_id.startswith(f"Monitoring{s}")) for alarm_id in watched} == suffixes
-        for alarm_id in watched - {a for a in watched if a.startswith("MonitoringApi5xx")}:
+        for alarm_id in watched - {
+            a for a in watched if a.startswith(("MonitoringApi5xx", "MonitoringSyntheticClient"))
+        }:
             dimensions = {d["Name"]: d["Value"] for d in alarms[alarm_id]["Properties"]["Dimensions"]}
             assert dimensions["Resource"] == {"Fn::Join": ["", [{"Ref": function}, ":live"]]}, (
                 "the alarm watches the alias"
@@ -202,3 +204,46 @@ def test_each_stage_has_a_dashboard_of_what_on_call_looks_at_first(stage: tuple[
     assert "UsersServiceWebAcl" in body
     for alarm_id in of_type(template, "AWS::CloudWatch::Alarm"):
         assert alarm_id in body, f"{alarm_id} is missing from the alarm widget"
+
+
+def test_the_synthetic_client_runs_where_config_enables_it(
+    stage: tuple[str, dict[str, Any]], app_config: AppConfig
+) -> None:
+    name, template = stage
+    stage_config = app_config.stage(StageName(name.split("/")[0].lower()))
+    canaries = of_type(template, "AWS::Synthetics::Canary")
+    if not stage_config.canary.enabled:
+        assert canaries == {}
+        return
+    (canary,) = canaries.values()
+    properties = canary["Properties"]
+    assert properties["Schedule"]["Expression"] == f"rate({stage_config.canary.schedule_minutes} minutes)"
+    assert properties["Code"]["Handler"] == "read-path.handler"
+    variables = properties["RunConfig"]["EnvironmentVariables"]
+    assert set(variables) == {"CANARY_BASE_URL", "CANARY_TOKEN_URL", "CANARY_USER_POOL_ID", "CANARY_CLIENT_ID"}
+    # Its artifacts: a bucket of their own, encrypted, private, TLS-only, expired.
+    bucket_id = properties["ArtifactS3Location"]["Fn::Join"][1][1]["Ref"]
+    bucket = template["Resources"][bucket_id]["Properties"]
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"
+    }
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 14
+    policies = [
+        p
+        for p in of_type(template, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for p in policies
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    )
+    # Its alarm: every deployment of the stage and the stage's health alarm watch it.
+    (alarm_id,) = [
+        key for key in of_type(template, "AWS::CloudWatch::Alarm") if key.startswith("MonitoringSyntheticClientFailed")
+    ]
+    for group in of_type(template, "AWS::CodeDeploy::DeploymentGroup").values():
+        assert {"Name": {"Ref": alarm_id}} in group["Properties"]["AlarmConfiguration"]["Alarms"]
+    (health,) = of_type(template, "AWS::CloudWatch::CompositeAlarm").values()
+    assert alarm_id in str(health["Properties"]["AlarmRule"])

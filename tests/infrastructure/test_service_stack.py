@@ -405,8 +405,11 @@ def test_default_stage_has_json_access_logs_and_throttling(dev: Template) -> Non
 
 
 def test_prod_keeps_its_log_bucket_and_keys_and_dev_tears_them_down(dev: Template, prod: Template) -> None:
-    (prod_bucket,) = resources(prod, "AWS::S3::Bucket").values()
-    assert prod_bucket["DeletionPolicy"] == prod_bucket["UpdateReplacePolicy"] == "Retain"
+    # The log bucket, and the synthetic client's artifacts bucket (qa and prod only).
+    prod_buckets = resources(prod, "AWS::S3::Bucket").values()
+    assert len(prod_buckets) == 2
+    for prod_bucket in prod_buckets:
+        assert prod_bucket["DeletionPolicy"] == prod_bucket["UpdateReplacePolicy"] == "Retain"
     prod.resource_count_is("Custom::S3AutoDeleteObjects", 0)
     for key in resources(prod, "AWS::KMS::Key").values():
         assert key["DeletionPolicy"] == "Retain"

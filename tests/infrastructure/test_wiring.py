@@ -107,7 +107,12 @@ def test_every_edge_is_allowed_on_both_sides(stacks: Stacks, app_config: AppConf
 @pytest.mark.parametrize(
     ("kind", "per_stage", "in_pipeline"),
     [
-        (EdgeKind.ALARM_ACTION, ALARMS, 0),
+        # qa and prod have their synthetic client's alarm too.
+        (
+            EdgeKind.ALARM_ACTION,
+            {"Dev/UsersService": ALARMS, "Qa/UsersService": ALARMS + 1, "Prod/UsersService": ALARMS + 1},
+            0,
+        ),
         (EdgeKind.NOTIFICATION_TARGET, 0, 1),
         (EdgeKind.API_ROUTE, OPERATIONS, 0),
         # A dead-letter queue per function and per pre-traffic hook.

@@ -67,6 +67,8 @@ def test_prod_retains_data_and_dev_does_not(app_config) -> None:
         ("stages.prod.deployment.strategy", "CANARY_10PERCENT_5MINUTE", "CANARY_10PERCENT_5MINUTE"),
         ("stages.prod.deployment.strategy", "CodeDeployDefault.LambdaAllAtOnce", "must be one of ALL_AT_ONCE"),
         ("stages.qa.deployment.bakeMinutes", -1, "between 0 and 1440"),
+        ("stages.prod.canary.enabled", "sometimes", "must be true or false"),
+        ("stages.qa.canary.scheduleMinutes", 0, "between 1 and 60"),
     ],
 )
 def test_a_bad_value_fails_naming_the_key_and_the_value(
