@@ -30,6 +30,7 @@ class ServiceDashboard(Construct):
         tables: Mapping[str, dynamodb.ITable],
         web_acl_metric_name: str,
         alarms: Sequence[cloudwatch.IAlarm],
+        synthetic_success: cloudwatch.IMetric | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
@@ -113,6 +114,8 @@ class ServiceDashboard(Construct):
             statistic="Sum",
             region="us-east-1",  # a CloudFront web ACL reports in us-east-1
         )
+        if synthetic_success is not None:
+            self.dashboard.add_widgets(graph("Synthetic client success (%)", [synthetic_success]))
         self.dashboard.add_widgets(
             graph("WAF blocked requests", [blocked]),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(alarms), width=WIDTH, height=6),

@@ -156,6 +156,7 @@ class UsersServiceStack(Stack):
             tables=tables,
             web_acl_metric_name=WEB_ACL_METRIC_NAME,
             alarms=monitoring.alarms,
+            synthetic_success=self.canary.success_metric if self.canary else None,
         )
 
         self.table = database.table

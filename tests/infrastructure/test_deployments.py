@@ -202,6 +202,9 @@ def test_each_stage_has_a_dashboard_of_what_on_call_looks_at_first(stage: tuple[
         assert table_id in body
     assert "BlockedRequests" in body
     assert "UsersServiceWebAcl" in body
+    has_canary = bool(of_type(template, "AWS::Synthetics::Canary"))
+    assert ("Synthetic client success (%)" in body) is has_canary
+    assert ("SuccessPercent" in body) is has_canary
     for alarm_id in of_type(template, "AWS::CloudWatch::Alarm"):
         assert alarm_id in body, f"{alarm_id} is missing from the alarm widget"
 
