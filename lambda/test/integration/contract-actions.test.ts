@@ -13,25 +13,20 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import type { TableRole } from '../../src/contract.ts';
 import type { ApiHandler } from '../../src/lib/http.ts';
 import { apiEvent } from '../support/events.ts';
-import { contract, createTables, importHandlers, invoke, setFunctionEnvironment, type Handlers, type TableNames } from '../support/environment.ts';
+import { contract, invoke, startBehindProxy, type Handlers, type ProxiedEnvironment, type TableNames } from '../support/environment.ts';
 import { actionsOfRequest, startRecordingProxy, type RecordingProxy } from '../support/recording-proxy.ts';
-import { testDynamoDb, type TestDynamoDb } from '../support/shared-dynamodb.ts';
 
-let db: TestDynamoDb;
+let env: ProxiedEnvironment<RecordingProxy>;
 let proxy: RecordingProxy;
 let tables: TableNames;
 let handlers: Handlers;
 
 before(async () => {
-  db = await testDynamoDb();
-  tables = await createTables(db.endpoint, 'actions');
-  proxy = await startRecordingProxy(db.endpoint);
-  setFunctionEnvironment({ tableNames: tables, endpoint: proxy.endpoint });
-  handlers = await importHandlers();
+  env = await startBehindProxy('actions', startRecordingProxy);
+  ({ proxy, tables, handlers } = env);
 });
 after(async () => {
-  await proxy?.close();
-  await db?.stop();
+  await env?.stop();
 });
 
 type ActionsByRole = Partial<Record<TableRole | 'unknown', string[]>>;

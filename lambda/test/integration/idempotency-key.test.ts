@@ -10,32 +10,24 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { lambdaContext as harnessContext } from '../../../harness/api-event.mjs';
-import { localClient } from '../../../local/dynamodb-local.ts';
 import { CLIENT_LIMITS } from '../../src/lib/dynamodb-client.ts';
 import { IDEMPOTENCY_WINDOW_SECONDS } from '../../src/lib/idempotency.ts';
 import { apiEvent } from '../support/events.ts';
-import { createTables, importHandlers, invoke, setFunctionEnvironment, type Handlers, type Reply, type TableNames } from '../support/environment.ts';
-import { testDynamoDb, type TestDynamoDb } from '../support/shared-dynamodb.ts';
+import { invoke, startBehindProxy, type Handlers, type ProxiedEnvironment, type Reply, type TableNames } from '../support/environment.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
-let db: TestDynamoDb;
+let env: ProxiedEnvironment<TcpProxy>;
 let proxy: TcpProxy;
 let tables: TableNames;
 let handlers: Handlers;
 let document: DynamoDBDocumentClient;
 
 before(async () => {
-  db = await testDynamoDb();
-  tables = await createTables(db.endpoint, 'idempotency');
-  proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(db.endpoint).port) });
-  setFunctionEnvironment({ tableNames: tables, endpoint: proxy.endpoint });
-  handlers = await importHandlers();
-  document = DynamoDBDocumentClient.from(localClient(db.endpoint));
+  env = await startBehindProxy('idempotency', (endpoint) => startTcpProxy({ host: '127.0.0.1', port: Number(new URL(endpoint).port) }));
+  ({ proxy, tables, handlers, document } = env);
 });
 after(async () => {
-  document?.destroy();
-  await proxy?.close();
-  await db?.stop();
+  await env?.stop();
 });
 
 const newKey = () => `"${randomBytes(12).toString('hex')}"`;

@@ -7,37 +7,29 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { localClient } from '../../../local/dynamodb-local.ts';
 import { CLIENT_LIMITS, createDynamoDbClient } from '../../src/lib/dynamodb-client.ts';
 import { keyOf } from '../../src/lib/user-keys.ts';
 import { apiEvent } from '../support/events.ts';
-import { createTables, importHandlers, invoke, setFunctionEnvironment, type Handlers, type Reply, type TableNames } from '../support/environment.ts';
-import { testDynamoDb, type TestDynamoDb } from '../support/shared-dynamodb.ts';
+import { invoke, startBehindProxy, type Handlers, type ProxiedEnvironment, type Reply, type TableNames } from '../support/environment.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
 // Past the client's request timeout, so the SDK gives the first attempt up and sends it again.
 const HOLD_MS = CLIENT_LIMITS.requestTimeoutMs + 300;
 
-let db: TestDynamoDb;
+let env: ProxiedEnvironment<TcpProxy>;
 let proxy: TcpProxy;
+let tables: TableNames;
 let handlers: Handlers;
 let document: DynamoDBDocumentClient;
-let tables: TableNames;
 let tableName: string;
 
 before(async () => {
-  db = await testDynamoDb();
-  tables = await createTables(db.endpoint, 'retried-writes');
+  env = await startBehindProxy('retried-writes', (endpoint) => startTcpProxy({ host: '127.0.0.1', port: Number(new URL(endpoint).port) }));
+  ({ proxy, tables, handlers, document } = env);
   tableName = tables.users;
-  proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(db.endpoint).port) });
-  setFunctionEnvironment({ tableNames: tables, endpoint: proxy.endpoint });
-  handlers = await importHandlers();
-  document = DynamoDBDocumentClient.from(localClient(db.endpoint));
 });
 after(async () => {
-  document?.destroy();
-  await proxy?.close();
-  await db?.stop();
+  await env?.stop();
 });
 
 const path = '/users/{userId}';

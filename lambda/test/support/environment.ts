@@ -126,6 +126,41 @@ export async function startTestEnvironment(options: { metrics?: boolean } = {}):
   };
 }
 
+/** The handlers talking to DynamoDB Local through a proxy of the test's own (a fault injector, a recorder), over fresh tables. */
+export interface ProxiedEnvironment<P> {
+  db: TestDynamoDb;
+  proxy: P;
+  tables: TableNames;
+  handlers: Handlers;
+  /** Reads and writes DynamoDB Local directly, past the proxy. */
+  document: DynamoDBDocumentClient;
+  stop(): Promise<void>;
+}
+
+export async function startBehindProxy<P extends { endpoint: string; close(): Promise<void> }>(
+  prefix: string,
+  startProxy: (dynamoDbEndpoint: string) => Promise<P>,
+): Promise<ProxiedEnvironment<P>> {
+  const db = await testDynamoDb();
+  const tables = await createTables(db.endpoint, prefix);
+  const proxy = await startProxy(db.endpoint);
+  setFunctionEnvironment({ tableNames: tables, endpoint: proxy.endpoint });
+  const handlers = await importHandlers();
+  const document = DynamoDBDocumentClient.from(localClient(db.endpoint));
+  return {
+    db,
+    proxy,
+    tables,
+    handlers,
+    document,
+    async stop() {
+      document.destroy();
+      await proxy.close();
+      await db.stop();
+    },
+  };
+}
+
 export interface Reply {
   status: number;
   headers: Record<string, string>;
