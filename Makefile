@@ -14,7 +14,7 @@ VENV_STAMP := .venv/.installed
 NODE_STAMP := node_modules/.installed
 DYNAMODB_LOCAL_STAMP := .cache/dynamodb-local.path
 
-.PHONY: help setup synth test unit lint test-python test-lambda cfn-lint local local-token smoke bench clean
+.PHONY: help setup synth test unit lint test-python test-lambda cfn-lint secrets local local-token smoke bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -66,7 +66,10 @@ cfn-lint: synth ## cfn-lint over every synthesized template
 
 # One suite after the other: run side by side on two cores they only slowed each other down
 # (each already uses both: two node --test files at a time, two pytest workers).
-test: lint test-lambda test-python cfn-lint ## Every test
+secrets: setup ## detect-secrets over the tracked files against the reviewed .secrets.baseline
+	.venv/bin/python scripts/check_secrets.py
+
+test: lint secrets test-lambda test-python cfn-lint ## Every test
 
 local: setup ## Run the whole API here: DynamoDB Local + the handlers on http://127.0.0.1:3000 (docs/local.md)
 	@if [ -z "$${USERS_TABLE_TEMPLATE:-}" ] && ! node local/table-template.ts --fresh; then $(MAKE) --no-print-directory synth; fi
