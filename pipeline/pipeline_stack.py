@@ -73,9 +73,11 @@ def _pinned_security_check_build_spec(project: codebuild.Project) -> Any:
     edit is made on the text, and fails loudly when a CDK upgrade changes what it expects.
     """
     cfn_project = project.node.default_child
-    assert isinstance(cfn_project, codebuild.CfnProject)
+    if not isinstance(cfn_project, codebuild.CfnProject):
+        raise TypeError(f"{project.node.path} has no CfnProject")
     source = cfn_project.source
-    assert isinstance(source, codebuild.CfnProject.SourceProperty)
+    if not isinstance(source, codebuild.CfnProject.SourceProperty):
+        raise TypeError(f"{project.node.path}'s source is not a SourceProperty")
     rendered = Stack.of(project).resolve(source.build_spec)
     head = rendered["Fn::Join"][1][0]
     edits = {
@@ -223,9 +225,9 @@ class PipelineStack(Stack):
         if check is None:
             return
         project = check.node.find_child("CDKSecurityCheck")
-        assert isinstance(project, codebuild.Project)
         cfn_project = project.node.default_child
-        assert isinstance(cfn_project, codebuild.CfnProject)
+        if not isinstance(project, codebuild.Project) or not isinstance(cfn_project, codebuild.CfnProject):
+            raise TypeError(f"{project.node.path} is not a CodeBuild project")
         cfn_project.encryption_key = key.key_arn
         key.grant_encrypt_decrypt(project)
         cfn_project.add_property_override("Environment.Image", BUILD_IMAGE.image_id)

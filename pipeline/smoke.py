@@ -13,7 +13,7 @@ SMOKE_STEP_ID = "SmokeTests"
 REPORT_FILE = "smoke-report.xml"
 # Every AWS call of the suite (the machine client's secret, the dead-letter alarms) runs as the
 # stage's smoke role: the default profile assumes it with the CodeBuild container's credentials.
-AWS_CONFIG_FILE = "/tmp/smoke-aws-config"
+AWS_CONFIG_FILE = "/tmp/smoke-aws-config"  # noqa: S108 (inside the step's own build container)
 
 
 def smoke_settings(stage: ServiceStage) -> SmokeSettings:

@@ -16,7 +16,8 @@ from service.bake_gate import BakeGateNames, change_guard_role_name
 from stages.service_stage import ServiceStage
 
 CHANGE_GUARD_STEP_ID = "GuardStatefulResources"
-GUARD_AWS_CONFIG_FILE = "/tmp/change-guard-aws-config"
+# Inside the step's own build container, written by its first command.
+GUARD_AWS_CONFIG_FILE = "/tmp/change-guard-aws-config"  # noqa: S108
 
 # Rollback works in SUPERSEDED and QUEUED mode, not in PARALLEL; SUPERSEDED also lets a newer
 # change overtake one still waiting at the prod approval.
@@ -98,7 +99,8 @@ def apply_stage_gates(pipeline: codepipeline.Pipeline, gates: Sequence[StageGate
     """Sets bake conditions, rollback, the execution mode and the trigger filter on the built
     pipeline. A gate naming a stage the pipeline lacks is an error, not a silent no-op."""
     cfn = pipeline.node.default_child
-    assert isinstance(cfn, codepipeline.CfnPipeline)
+    if not isinstance(cfn, codepipeline.CfnPipeline):
+        raise TypeError(f"{pipeline.node.path} has no CfnPipeline")
     names = [stage.stage_name for stage in pipeline.stages]
     cfn.add_property_override("ExecutionMode", EXECUTION_MODE)
     for gate in gates:

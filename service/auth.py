@@ -136,7 +136,8 @@ class ApiAuthorization(Construct):
         """A service gets the client-credentials grant and a secret; an app that signs users in
         (it has callback URLs) gets the authorization code grant, which Cognito runs with PKCE for
         a client without a secret, since a browser cannot keep one."""
-        assert self.user_pool is not None
+        if self.user_pool is None:
+            raise ValueError("clients are registered in the stage's own user pool, and an external issuer has none")
         oauth_scopes = [cognito.OAuthScope.resource_server(resource_server, scope) for scope in scopes]
         signs_users_in = bool(client.callback_urls)
         return self.user_pool.add_client(

@@ -100,5 +100,6 @@ class ReadPathCanary(Construct):
 
 def _cfn(construct: Construct) -> CfnElement:
     child = construct.node.default_child
-    assert isinstance(child, CfnElement)
+    if not isinstance(child, CfnElement):
+        raise TypeError(f"{construct.node.path} has no CloudFormation resource")
     return child

@@ -47,8 +47,7 @@ class IdempotencyRecords(Construct):
 
 
 def _table(scope: Construct, construct_id: str, definition: TableDefinition, *, retain_data: bool) -> dynamodb.Table:
-    partition_key = _attribute(definition.partition_key)
-    assert partition_key is not None
+    partition_key = dynamodb.Attribute(name=definition.partition_key, type=dynamodb.AttributeType.STRING)
     return dynamodb.Table(
         scope,
         construct_id,

@@ -33,7 +33,8 @@ class Monitoring(Construct):
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        assert TIMEOUT.to_milliseconds() > SLOW_INVOCATION_MS
+        if TIMEOUT.to_milliseconds() <= SLOW_INVOCATION_MS:
+            raise ValueError(f"the slow-invocation alarm ({SLOW_INVOCATION_MS} ms) must be below the timeout")
         key = kms.Key(
             self,
             "AlarmTopicKey",

@@ -123,13 +123,13 @@ class UsersServiceStack(Stack):
         # external issuer gives the canary no client to take a token with).
         self.canary: ReadPathCanary | None = None
         machine_client = authorization.machine_client
-        if stage.canary.enabled and machine_client is not None and authorization.user_pool is not None:
-            assert authorization.token_url is not None
+        pool_token_url = authorization.token_url
+        if stage.canary.enabled and machine_client and authorization.user_pool and pool_token_url:
             self.canary = ReadPathCanary(
                 self,
                 "SyntheticClient",
                 base_url=edge.url,
-                token_url=authorization.token_url,
+                token_url=pool_token_url,
                 user_pool=authorization.user_pool,
                 client_id=machine_client.user_pool_client_id,
                 schedule_minutes=stage.canary.schedule_minutes,
