@@ -16,6 +16,28 @@ from constructs import Construct
 from compliance import acknowledge
 
 
+def toolchain_reader_role(
+    scope: Construct,
+    *,
+    role_name: str,
+    trusted_account: str,
+    description: str,
+    policy_name: str,
+    statements: Sequence[iam.PolicyStatement],
+) -> iam.Role:
+    """A role of the stage that only `trusted_account` (the toolchain) may assume, for an hour,
+    holding only `statements`; fixed-named so the toolchain can scope sts:AssumeRole to it."""
+    return iam.Role(
+        scope,
+        "Role",
+        role_name=role_name,
+        assumed_by=iam.AccountPrincipal(trusted_account),
+        description=description,
+        max_session_duration=Duration.hours(1),
+        inline_policies={policy_name: iam.PolicyDocument(statements=list(statements))},
+    )
+
+
 @dataclass(frozen=True)
 class BakeGateNames:
     alarm_name: str
@@ -45,20 +67,13 @@ class BakeGateAccess(Construct):
             alarm_rule=cloudwatch.AlarmRule.any_of(*alarms),
             alarm_description="In ALARM while any alarm of this stage is: the pipeline's bake gate watches it",
         )
-        self.role = iam.Role(
+        self.role = toolchain_reader_role(
             self,
-            "Role",
             role_name=names.role_name,
-            assumed_by=iam.AccountPrincipal(trusted_account),
+            trusted_account=trusted_account,
             description="Assumed by the pipeline's bake gate to read this stage's health alarm (read-only)",
-            max_session_duration=Duration.hours(1),
-            inline_policies={
-                "BakeGate": iam.PolicyDocument(
-                    statements=[
-                        iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=[self.alarm.alarm_arn])
-                    ]
-                )
-            },
+            policy_name="BakeGate",
+            statements=[iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=[self.alarm.alarm_arn])],
         )
 
 
@@ -75,23 +90,18 @@ class ChangeGuardAccess(Construct):
         super().__init__(scope, construct_id)
         # The partition literally: cdk-nag matches the acknowledgment against the rendered ARN.
         stack_arn = f"arn:aws:cloudformation:{stack.region}:{stack.account}:stack/{stack.stack_name}/*"
-        self.role = iam.Role(
+        self.role = toolchain_reader_role(
             self,
-            "Role",
             role_name=change_guard_role_name(stack.stack_name),
-            assumed_by=iam.AccountPrincipal(trusted_account),
+            trusted_account=trusted_account,
             description="Assumed by the pipeline's change guard to read this stack's change set (read-only)",
-            max_session_duration=Duration.hours(1),
-            inline_policies={
-                "ChangeGuard": iam.PolicyDocument(
-                    statements=[
-                        iam.PolicyStatement(
-                            actions=["cloudformation:DescribeChangeSet", "cloudformation:DescribeStacks"],
-                            resources=[stack_arn],
-                        )
-                    ]
+            policy_name="ChangeGuard",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["cloudformation:DescribeChangeSet", "cloudformation:DescribeStacks"],
+                    resources=[stack_arn],
                 )
-            },
+            ],
         )
         acknowledge(
             self.role,

@@ -13,12 +13,11 @@ from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from compliance import acknowledge
 from config.model import DEPLOYMENT_STRATEGIES
-from service.functions import PROJECT_ROOT, UserFunction, project_function
+from service.functions import PROJECT_ROOT, UserFunction, dead_letter_queue, project_function
 
 HOOK_ENTRY = PROJECT_ROOT / "lambda" / "src" / "hooks" / "pre-traffic.ts"
 # The probe is one invocation of a function that answers within a few seconds (bounded DynamoDB
@@ -54,14 +53,7 @@ class PreTrafficHook(Construct):
         version = target.function.current_version
         self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
         # CodeDeploy invokes hooks asynchronously: a hook that fails every retry lands here.
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=removal_policy,
-        )
+        self.dead_letter_queue = dead_letter_queue(self, removal_policy=removal_policy)
         acknowledge(
             self.dead_letter_queue,
             "Serverless-SQSRedrivePolicy",

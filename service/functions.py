@@ -95,6 +95,18 @@ def project_function(
     )
 
 
+def dead_letter_queue(scope: Construct, *, removal_policy: RemovalPolicy) -> sqs.Queue:
+    """A function's dead-letter queue, as every one is built: SQS-encrypted, TLS-only, 14 days."""
+    return sqs.Queue(
+        scope,
+        "DeadLetterQueue",
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=Duration.days(14),
+        removal_policy=removal_policy,
+    )
+
+
 @dataclass(frozen=True)
 class ServiceTable:
     """A table of the service and the variable that tells a function its name."""
@@ -132,14 +144,7 @@ class UserFunction(Construct):
         # Lambda sends only failed *asynchronous* invocations here; API Gateway invokes
         # synchronously, so in normal operation this queue stays empty and its alarm means
         # someone invoked the function asynchronously and it failed after all retries.
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=settings.removal_policy,
-        )
+        self.dead_letter_queue = dead_letter_queue(self, removal_policy=settings.removal_policy)
         acknowledge(
             self.dead_letter_queue,
             "Serverless-SQSRedrivePolicy",
