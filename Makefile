@@ -40,11 +40,12 @@ synth: setup ## Synthesize the pipeline and every stage into cdk.out; any cdk-na
 	rm -rf cdk.out
 	cdk synth '**' --quiet
 
-lint: setup ## ruff, mypy and the TypeScript compiler in strict mode
+lint: setup ## ruff (with its bandit rules), mypy, tsc --strict and ESLint (typescript-eslint, type-checked strict)
 	ruff check .
 	ruff format --check .
 	mypy
 	tsc -p tsconfig.json --noEmit
+	eslint --max-warnings=0 .
 
 # The fast loop: no JVM, no synth (tests/unit, lambda/test/unit, local/test). `make test` runs
 # these too, with everything else: tests/infrastructure (synth, assertions, nag), lambda/test/

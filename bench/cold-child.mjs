@@ -7,22 +7,22 @@
 //   loadMs    the import: module load + initialisation
 //   invokeMs  the first invocation, including its DynamoDB round trip
 import { writeSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
-import { apiEvent, exitAfterQueuedSends, lambdaContext, requestFor, traceHeader } from './events.mjs';
+import { apiEvent, exitAfterQueuedSends, floorOperation, handlerOf, importBundle, lambdaContext, requestFor, traceHeader } from './events.mjs';
 
 const [mode, modulePath, operation, userId] = process.argv.slice(2);
+if (operation === undefined) throw new Error('usage: cold-child.mjs handler|floor <module> <operation> [userId]');
 const startMs = performance.now();
-const module = await import(pathToFileURL(modulePath).href);
+const module = await importBundle(modulePath);
 const loadMs = performance.now() - startMs;
 
 process.env._X_AMZN_TRACE_ID = traceHeader();
 const invokeStarted = performance.now();
 let status;
 if (mode === 'handler') {
-  const response = await module.handler(apiEvent(operation, requestFor(operation, userId)), lambdaContext(process.env.AWS_LAMBDA_FUNCTION_NAME));
+  const response = await handlerOf(module)(apiEvent(operation, requestFor(operation, userId)), lambdaContext(process.env.AWS_LAMBDA_FUNCTION_NAME));
   status = response.statusCode;
 } else {
-  await module.floor[operation](userId);
+  await floorOperation(module, operation)(userId);
   status = 0;
 }
 const invokeMs = performance.now() - invokeStarted;

@@ -16,7 +16,7 @@ export interface ColdSample {
 
 export async function coldChild(env: NodeJS.ProcessEnv, args: string[]): Promise<ColdSample & { wallMs: number }> {
   const result = await run(NODE, [path.join(ROOT, 'bench', 'cold-child.mjs'), ...args], { env, keep: false, timeoutMs: 30_000 });
-  if (result.code !== 0 || !result.fd3) throw new Error(`cold start ${args.join(' ')} failed (exit ${result.code}):\n${result.stderr.slice(-3000)}`);
+  if (result.code !== 0 || !result.fd3) throw new Error(`cold start ${args.join(' ')} failed (exit ${String(result.code)}):\n${result.stderr.slice(-3000)}`);
   return { ...(JSON.parse(result.fd3) as ColdSample), wallMs: result.wallMs };
 }
 

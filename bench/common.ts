@@ -86,7 +86,10 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no free port'))));
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no free port'));
+      });
     });
   });
 }
@@ -108,7 +111,17 @@ export function step(title: string): void {
 
 
 // ---- 0. the machine ----------------------------------------------------------------------------
-export function machine(): Record<string, unknown> {
+export interface MachineInfo {
+  date: string;
+  nproc: number;
+  cpuModel: string;
+  node: string;
+  esbuild: string;
+  java: string;
+  platform: string;
+}
+
+export function machine(): MachineInfo {
   const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
   const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
   const nproc = spawnSync('nproc', { encoding: 'utf8' }).stdout.trim();

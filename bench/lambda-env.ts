@@ -1,6 +1,5 @@
 // The environment a bundled handler runs with in the bench: the function's own variables from
 // the dev template, and the runtime's reserved ones, pointed at DynamoDB Local and a UDP sink.
-import path from 'node:path';
 import { localTableNames, tableEnvironmentOf, type DeployedConfiguration, type DeployedFunction } from '../harness/deployed.ts';
 import { OPERATIONS } from './bundles.ts';
 

@@ -38,7 +38,7 @@ export async function startLocalServer(devTemplate: string | undefined): Promise
   const child = spawn(NODE, [path.join(ROOT, 'local', 'server.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let errors = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     if (errors.length < 16_384) errors += chunk.toString('utf8');
   });
   const ready = new Promise<void>((resolve, reject) => {
@@ -46,15 +46,21 @@ export async function startLocalServer(devTemplate: string | undefined): Promise
     const onData = (chunk: Buffer): void => {
       seen = (seen + chunk.toString('utf8')).slice(-4096);
       if (seen.includes('listening on')) {
-        child.stdout?.off('data', onData);
-        child.stdout?.resume();
+        child.stdout.off('data', onData);
+        child.stdout.resume();
         resolve();
       }
     };
-    child.stdout?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`local server exited (${code}) during start-up:\n${errors}`)));
+    child.stdout.on('data', onData);
+    child.once('exit', (code) => {
+      reject(new Error(`local server exited (${String(code)}) during start-up:\n${errors}`));
+    });
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      resolve();
+    });
+  });
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
@@ -75,7 +81,7 @@ export async function startLocalServer(devTemplate: string | undefined): Promise
       }),
     ]);
     // Drain its request log from here on.
-    child.stdout?.on('data', () => undefined);
+    child.stdout.on('data', () => undefined);
     const token = await run(NODE, [path.join(ROOT, 'local', 'token.ts')], { env, timeoutMs: 30_000 });
     const last = token.stdout.trim().split('\n').pop();
     if (token.code !== 0 || !last) throw new Error(`local/token.ts failed:\n${token.stderr}`);
@@ -110,8 +116,12 @@ export function call(
       },
       (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+        });
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+        });
         res.on('error', reject);
       },
     );
@@ -134,19 +144,23 @@ export function httpRequestFor(
   userId: string | undefined,
 ): { method: string; path: string; body?: unknown; contentType?: string; expect: number } {
   httpSequence += 1;
+  const userPath = (): string => {
+    if (userId === undefined) throw new Error(`${operation} needs an existing user's id`);
+    return `/users/${userId}`;
+  };
   switch (operation) {
     case 'createUser':
       return { method: 'POST', path: '/users', body: { email: `http-${httpSequence}@example.com`, name: `Http User ${httpSequence}` }, expect: 201 };
     case 'listUsers':
       return { method: 'GET', path: '/users?limit=20', expect: 200 };
     case 'getUser':
-      return { method: 'GET', path: `/users/${userId}`, expect: 200 };
+      return { method: 'GET', path: userPath(), expect: 200 };
     case 'updateUser':
-      return { method: 'PUT', path: `/users/${userId}`, body: { email: `http-upd-${httpSequence}@example.com`, name: `Http Updated ${httpSequence}`, status: 'active' }, expect: 200 };
+      return { method: 'PUT', path: userPath(), body: { email: `http-upd-${httpSequence}@example.com`, name: `Http Updated ${httpSequence}`, status: 'active' }, expect: 200 };
     case 'patchUser':
-      return { method: 'PATCH', path: `/users/${userId}`, body: { name: `Http Patched ${httpSequence}` }, contentType: 'application/merge-patch+json', expect: 200 };
+      return { method: 'PATCH', path: userPath(), body: { name: `Http Patched ${httpSequence}` }, contentType: 'application/merge-patch+json', expect: 200 };
     case 'deleteUser':
-      return { method: 'DELETE', path: `/users/${userId}`, expect: 204 };
+      return { method: 'DELETE', path: userPath(), expect: 204 };
     default:
       throw new Error(operation);
   }

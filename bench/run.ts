@@ -27,19 +27,18 @@
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import * as esbuild from 'esbuild';
 import { createTable, startDynamoDbLocal } from '../local/dynamodb-local.ts';
 import { findDevTemplate, FIXTURE_CDK_OUT } from '../harness/cdk-out.ts';
 import { devConfiguration, localTableNames } from '../harness/deployed.ts';
 import { contract, TABLE_ROLES } from '../lambda/src/contract.ts';
-import { ROOT, OUT, COLD_RUNS, WARM_CALLS, WARM_WARMUP, killChildren, median, onInterrupt, round, step, machine } from './common.ts';
+import { ROOT, OUT, COLD_RUNS, WARM_CALLS, WARM_WARMUP, killChildren, onInterrupt, round, step, machine } from './common.ts';
 import { BUDGETS } from './budgets.ts';
-import { bundling, buildFloor, bundles } from './bundles.ts';
+import { buildFloor, bundles } from './bundles.ts';
 import { useDeployedConfiguration } from './lambda-env.ts';
-import { type SynthResult, synth, pytest } from './synth.ts';
+import { type PytestSummary, type SynthResult, synth, pytest } from './synth.ts';
 import { coldStarts } from './cold.ts';
 import { warmInProcess } from './warm.ts';
-import { startLocalServer, agent, call, warmThroughServer } from './local-server.ts';
+import { startLocalServer, agent, warmThroughServer } from './local-server.ts';
 import { throughput } from './throughput.ts';
 
 // ---- the run and its report --------------------------------------------------------------------
@@ -51,7 +50,8 @@ function table(headers: string[], rows: Array<Array<string | number>>): string {
 
 async function main(): Promise<number> {
   mkdirSync(OUT, { recursive: true });
-  const results: Record<string, unknown> = { machine: machine(), budgets: BUDGETS };
+  const machineInfo = machine();
+  const results: Record<string, unknown> = { machine: machineInfo, budgets: BUDGETS };
   const started = performance.now();
 
   const synthResult =
@@ -79,7 +79,11 @@ async function main(): Promise<number> {
   xray.on('message', () => {
     segments += 1;
   });
-  await new Promise<void>((resolve) => xray.bind(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => {
+    xray.bind(0, '127.0.0.1', () => {
+      resolve();
+    });
+  });
   const xrayPort = xray.address().port;
   step('starting DynamoDB Local');
   const dynamo = await startDynamoDbLocal();
@@ -108,7 +112,8 @@ async function main(): Promise<number> {
     agent.destroy();
     await server.stop();
   }
-  results.benchSeconds = round((performance.now() - started) / 1000, 1);
+  const benchSeconds = round((performance.now() - started) / 1000, 1);
+  results.benchSeconds = benchSeconds;
 
   // ---- budgets ----
   const cold = results.cold as Awaited<ReturnType<typeof coldStarts>>;
@@ -138,15 +143,15 @@ async function main(): Promise<number> {
   writeFileSync(path.join(OUT, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
   // ---- table ----
-  const m = results.machine as Record<string, unknown>;
-  const pytestSummary = pytestResult as Record<string, unknown>;
+  const m = machineInfo;
+  const pytestSummary: Partial<PytestSummary> = 'skipped' in pytestResult ? {} : pytestResult;
   const kb = (bytes: number): string => (bytes / 1024).toFixed(1);
   const mark = (pass: boolean): string => (pass ? 'ok' : 'OVER');
   const passOf = (budget: string, operation: string): boolean => checks.find((c) => c.budget === budget && c.operation === operation)?.pass ?? true;
   const out: string[] = [];
-  out.push(`users-service bench — ${String(m.date)} — ${String(m.nproc)} x ${String(m.cpuModel)} — Node ${String(m.node)}`);
+  out.push(`users-service bench — ${m.date} — ${m.nproc} x ${m.cpuModel} — Node ${m.node}`);
   out.push('');
-  out.push(`synth  cdk synth '**' median ${synthResult.medianMs} ms (runs ${synthResult.runsMs.join(', ')}); minimal app median ${synthResult.minimalMedianMs} ms (runs ${synthResult.minimalRunsMs.join(', ')}); ratio ${synthResult.ratio} (budget <= ${BUDGETS.synthRatio})   pytest -q ${String(pytestSummary.wallMs ?? '-')} ms (exit ${String(pytestSummary.exitCode ?? '-')}: ${String(pytestSummary.summary ?? 'skipped')})`);
+  out.push(`synth  cdk synth '**' median ${synthResult.medianMs} ms (runs ${synthResult.runsMs.join(', ')}); minimal app median ${synthResult.minimalMedianMs} ms (runs ${synthResult.minimalRunsMs.join(', ')}); ratio ${synthResult.ratio} (budget <= ${BUDGETS.synthRatio})   pytest -q ${String(pytestSummary.wallMs ?? '-')} ms (exit ${String(pytestSummary.exitCode ?? '-')}: ${pytestSummary.summary ?? 'skipped'})`);
   out.push('');
   out.push(
     table(
@@ -186,11 +191,11 @@ async function main(): Promise<number> {
   out.push(`tracing: cold and in-process runs traced as deployed, X-Ray datagrams received ${traced.received} of ${traced.expected} expected (one per invocation and per DynamoDB call)`);
   out.push(`throughput: ${load.requestsPerSecond} req/s, ${load.requests} requests in ${load.seconds} s, concurrency ${load.concurrency}, errors ${load.errors}`);
   out.push(`bundles identical to a local esbuild build with lambda/bundling.json: ${bundleList.every((b) => b.identicalToLocalBuild === null) ? 'n/a (no synth)' : bundleList.every((b) => b.identicalToLocalBuild) ? 'yes' : 'NO (options drifted?)'}`);
-  out.push(`largest inputs (${bundleList[0]?.operation}): ${(bundleList[0]?.topInputs ?? []).map((t) => `${t.package} ${kb(t.bytes)}`).join(', ')}`);
+  out.push(`largest inputs (${bundleList[0]?.operation ?? '-'}): ${(bundleList[0]?.topInputs ?? []).map((t) => `${t.package} ${kb(t.bytes)}`).join(', ')}`);
   out.push('');
   out.push(`budgets: bundle <= ${kb(BUDGETS.bundleBytes)} KiB; cold overhead <= ${BUDGETS.coldOverheadMs} ms; create load+init < ${BUDGETS.createColdTotalMs} ms; warm overhead p50 <= ${BUDGETS.warmOverheadP50Ms} ms; synth <= ${BUDGETS.synthRatio} x the minimal app`);
   out.push(failures.length === 0 ? 'all budgets met' : `BUDGETS EXCEEDED (${failures.length}):\n  ${failures.join('\n  ')}`);
-  out.push(`(${results.benchSeconds} s; .bench/results.json)`);
+  out.push(`(${benchSeconds} s; .bench/results.json)`);
   process.stdout.write(`${out.join('\n')}\n`);
   return failures.length === 0 ? 0 : 1;
 }

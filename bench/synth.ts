@@ -28,12 +28,12 @@ export async function synth(): Promise<SynthResult> {
     step(`synth ${i}/${SYNTH_RUNS} (minimal app, then the full app)`);
     rmSync(minimalOutdir, { recursive: true, force: true });
     const minimal = await run('cdk', ['synth', '**', '--quiet', '--app', minimalApp, '-o', minimalOutdir], { timeoutMs: 60_000 });
-    if (minimal.code !== 0) error = `minimal cdk synth failed (exit ${minimal.code}): ${minimal.stderr.trim().split('\n').slice(-3).join(' | ')}`;
+    if (minimal.code !== 0) error = `minimal cdk synth failed (exit ${String(minimal.code)}): ${minimal.stderr.trim().split('\n').slice(-3).join(' | ')}`;
     else minimalRunsMs.push(minimal.wallMs);
     rmSync(outdir, { recursive: true, force: true });
     const result = await run('cdk', ['synth', '**', '--quiet', '-o', outdir], { timeoutMs: 180_000 });
     if (result.code !== 0) {
-      error = `cdk synth failed (exit ${result.code}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`;
+      error = `cdk synth failed (exit ${String(result.code)}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`;
       process.stderr.write(`${result.stderr.slice(-4000)}\n`);
     } else runsMs.push(result.wallMs);
   }
@@ -49,7 +49,13 @@ export async function synth(): Promise<SynthResult> {
 }
 
 /** The Python test suite once (its wall time is reported, its failures are not the bench's). */
-export async function pytest(): Promise<Record<string, unknown>> {
+export interface PytestSummary {
+  wallMs: number;
+  exitCode: number | null;
+  summary: string;
+}
+
+export async function pytest(): Promise<PytestSummary> {
   step('pytest -q');
   const tests = await run('pytest', ['-q', '-p', 'no:cacheprovider'], { timeoutMs: 240_000 });
   const summary = tests.stdout.trim().split('\n').pop() ?? '';

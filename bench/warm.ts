@@ -12,7 +12,7 @@ export async function warmChild(env: NodeJS.ProcessEnv, args: string[]): Promise
     keep: false,
     timeoutMs: WARM_TIME_LIMIT_MS + 30_000,
   });
-  if (result.code !== 0 || !result.fd3) throw new Error(`warm ${args.join(' ')} failed (exit ${result.code}):\n${result.stderr.slice(-3000)}`);
+  if (result.code !== 0 || !result.fd3) throw new Error(`warm ${args.join(' ')} failed (exit ${String(result.code)}):\n${result.stderr.slice(-3000)}`);
   return JSON.parse(result.fd3) as { samplesMs: number[]; statuses: Record<string, number> };
 }
 

@@ -43,7 +43,7 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 export function requestTime(now) {
   /** @param {number} n */
   const pad = (n) => String(n).padStart(2, '0');
-  return `${pad(now.getUTCDate())}/${MONTHS[now.getUTCMonth()]}/${now.getUTCFullYear()}:${pad(now.getUTCHours())}:${pad(now.getUTCMinutes())}:${pad(now.getUTCSeconds())} +0000`;
+  return `${pad(now.getUTCDate())}/${String(MONTHS[now.getUTCMonth()])}/${now.getUTCFullYear()}:${pad(now.getUTCHours())}:${pad(now.getUTCMinutes())}:${pad(now.getUTCSeconds())} +0000`;
 }
 
 /**
@@ -56,7 +56,8 @@ export function queryStringParameters(rawQueryString) {
   /** @type {Record<string, string>} */
   const out = {};
   for (const [name, value] of new URLSearchParams(rawQueryString)) {
-    out[name] = name in out ? `${out[name]},${value}` : value;
+    const earlier = out[name];
+    out[name] = earlier === undefined ? value : `${earlier},${value}`;
   }
   return Object.keys(out).length === 0 ? undefined : out;
 }

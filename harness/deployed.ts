@@ -52,7 +52,7 @@ export interface DeployedConfiguration {
 function strings(value: unknown, where: string): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw new Error(`${where} must be a list of strings`);
-  return value as string[];
+  return value;
 }
 
 /**

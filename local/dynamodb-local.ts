@@ -58,8 +58,8 @@ export async function startDynamoDbLocal(options: { port?: number; persistDir?: 
   const collect = (chunk: Buffer): void => {
     if (output.length < 8192) output += chunk.toString('utf8');
   };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
 
   let exited = false;
   const exitedPromise = new Promise<void>((resolve) => {
@@ -105,10 +105,10 @@ export async function startDynamoDbLocal(options: { port?: number; persistDir?: 
     await stop();
     throw error;
   }
-  child.stdout?.removeListener('data', collect);
-  child.stderr?.removeListener('data', collect);
-  child.stdout?.resume();
-  child.stderr?.resume();
+  child.stdout.removeListener('data', collect);
+  child.stderr.removeListener('data', collect);
+  child.stdout.resume();
+  child.stderr.resume();
   return { endpoint, port, process: child, stop };
 }
 
@@ -221,7 +221,7 @@ async function createTableWith(endpoint: string, input: CreateTableCommandInput)
     for (;;) {
       const { Table } = await client.send(new DescribeTableCommand({ TableName: input.TableName }));
       if (Table?.TableStatus === 'ACTIVE') return;
-      if (Date.now() > deadline) throw new Error(`table ${input.TableName} did not become ACTIVE`);
+      if (Date.now() > deadline) throw new Error(`table ${String(input.TableName)} did not become ACTIVE`);
       await sleep(100);
     }
   } finally {

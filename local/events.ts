@@ -96,7 +96,12 @@ export function responseFromResult(result: unknown): HttpResponse {
     }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(structured.headers ?? {})) {
-      if (value !== undefined && value !== null) headers[name.toLowerCase()] = String(value);
+      if (value === undefined || value === null) continue;
+      // API Gateway takes a header as a string, number or boolean; anything else is a broken result.
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+        return jsonResponse(500, { message: 'Internal Server Error' });
+      }
+      headers[name.toLowerCase()] = String(value);
     }
     const text = typeof structured.body === 'string' ? structured.body : structured.body === undefined ? '' : JSON.stringify(structured.body);
     const body = structured.isBase64Encoded === true ? Buffer.from(text, 'base64') : Buffer.from(text);

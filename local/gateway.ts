@@ -108,7 +108,9 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
     const context = buildContext(`users-service-local-${matched.name}`, timeoutMs, options.region);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolveTimeout) => {
-      timer = setTimeout(() => resolveTimeout('timeout'), timeoutMs);
+      timer = setTimeout(() => {
+        resolveTimeout('timeout');
+      }, timeoutMs);
     });
     try {
       const result = await Promise.race([handler(event, context), timeout]);

@@ -54,15 +54,15 @@ export function verifyJwt(token: string, publicKey: KeyObject | string, options:
   if (![encodedHeader, encodedPayload, encodedSignature].every(isCanonicalBase64url)) {
     return { ok: false, reason: 'a segment is not canonical base64url' };
   }
-  let header: Claims;
-  let claims: Claims;
+  let header: unknown;
+  let claims: unknown;
   try {
-    header = JSON.parse(Buffer.from(encodedHeader, 'base64url').toString('utf8')) as Claims;
-    claims = JSON.parse(Buffer.from(encodedPayload, 'base64url').toString('utf8')) as Claims;
+    header = JSON.parse(Buffer.from(encodedHeader, 'base64url').toString('utf8'));
+    claims = JSON.parse(Buffer.from(encodedPayload, 'base64url').toString('utf8'));
   } catch {
     return { ok: false, reason: 'undecodable header or payload' };
   }
-  if (header === null || typeof header !== 'object' || claims === null || typeof claims !== 'object') {
+  if (!isJsonObject(header) || !isJsonObject(claims)) {
     return { ok: false, reason: 'header or payload is not a JSON object' };
   }
   if (header.alg !== 'RS256') return { ok: false, reason: `unsupported alg ${String(header.alg)}` };
@@ -125,4 +125,9 @@ export function claimsForEvent(claims: Claims): Record<string, string> {
 
 function base64url(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64url');
+}
+
+/** RFC 7519 requires both segments to be JSON objects: null and arrays are JSON, but not objects. */
+function isJsonObject(value: unknown): value is Claims {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

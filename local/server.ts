@@ -60,7 +60,9 @@ function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
       size += chunk.length;
       if (size <= MAX_BODY_BYTES) chunks.push(chunk);
     });
-    request.on('end', () => resolvePromise(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks)));
+    request.on('end', () => {
+      resolvePromise(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks));
+    });
     request.on('error', reject);
   });
 }
@@ -183,7 +185,9 @@ async function main(): Promise<void> {
       if (error.code === 'EACCES') fail(`Not allowed to listen on port ${port}: choose another one with PORT=<port>`);
       fail(`Cannot listen on ${HOST}:${port}: ${error.message}`);
     });
-    server.listen(port, HOST, () => resolveListen());
+    server.listen(port, HOST, () => {
+      resolveListen();
+    });
   });
   const address = server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
@@ -196,7 +200,7 @@ async function main(): Promise<void> {
   let shutdownStarted = false;
   const jvmAlive = (jvm: ChildProcess) => jvm.exitCode === null && jvm.signalCode === null;
   async function shutdown(reason: string, exitCode: number): Promise<void> {
-    const jvm = dynamo?.process as ChildProcess | undefined;
+    const jvm = dynamo?.process;
     if (shutdownStarted) {
       // A second Ctrl-C: do not wait any longer.
       jvm?.kill('SIGKILL');
@@ -244,7 +248,7 @@ async function main(): Promise<void> {
     server.close();
     fail(`Could not start DynamoDB Local: ${(error as Error).message}`);
   }
-  const jvm = dynamo.process as ChildProcess;
+  const jvm = dynamo.process;
   if (jvm.pid) watchdog = startWatchdog(jvm.pid);
   jvm.once('exit', (code, signal) => {
     if (!stopping) {

@@ -41,7 +41,7 @@ export function staleness(root = REPO_ROOT): string | undefined {
 if (import.meta.main) {
   if (process.argv.includes('--fresh')) {
     const reason = process.env.USERS_TABLE_TEMPLATE ? undefined : staleness();
-    if (reason) process.stderr.write(`dev template needs a synth: ${reason.split('\n')[0]}\n`);
+    if (reason) process.stderr.write(`dev template needs a synth: ${reason.split('\n')[0] ?? reason}\n`);
     process.exitCode = reason ? 1 : 0;
   } else {
     try {

@@ -38,7 +38,7 @@ function main(): number {
   const scopes = (process.env.SCOPES ?? contractScopes().join(' ')).split(/[\s,]+/).filter((s) => s !== '');
   const ttl = Number(process.env.TOKEN_TTL_SECONDS ?? 3600);
   if (!Number.isFinite(ttl) || ttl <= 0) {
-    process.stderr.write(`TOKEN_TTL_SECONDS must be a positive number, got ${process.env.TOKEN_TTL_SECONDS}\n`);
+    process.stderr.write(`TOKEN_TTL_SECONDS must be a positive number, got ${String(process.env.TOKEN_TTL_SECONDS)}\n`);
     return 1;
   }
   const now = Math.floor(Date.now() / 1000);

@@ -69,6 +69,10 @@ function text(record: Record<string, unknown>, key: string, where: string, sourc
   return value;
 }
 
+function isTableRole(role: string): role is TableRole {
+  return (TABLE_ROLES as readonly string[]).includes(role);
+}
+
 function object(value: unknown, where: string, source: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ContractError(source, where, 'must be an object');
   return value as Record<string, unknown>;
@@ -107,14 +111,15 @@ export function parseContract(value: unknown, source = 'lambda/service-contract.
     const record = object(item, where, source);
     const method = text(record, 'method', where, source).toUpperCase();
     const path = text(record, 'path', where, source);
-    const actions = object(record.dynamodbActions, `${where}.dynamodbActions`, source);
-    for (const [role, list] of Object.entries(actions)) {
-      if (!(TABLE_ROLES as readonly string[]).includes(role)) {
+    const dynamodbActions: Partial<Record<TableRole, string[]>> = {};
+    for (const [role, list] of Object.entries(object(record.dynamodbActions, `${where}.dynamodbActions`, source))) {
+      if (!isTableRole(role)) {
         throw new ContractError(source, `${where}.dynamodbActions.${role}`, `is not a table role (${TABLE_ROLES.join(', ')})`);
       }
-      if (!Array.isArray(list) || list.length === 0 || !list.every((action) => typeof action === 'string' && action.startsWith('dynamodb:'))) {
+      if (!Array.isArray(list) || list.length === 0 || !list.every((action): action is string => typeof action === 'string' && action.startsWith('dynamodb:'))) {
         throw new ContractError(source, `${where}.dynamodbActions.${role}`, 'must be a non-empty list of dynamodb:* actions');
       }
+      dynamodbActions[role] = list;
     }
     const probe = object(record.probe, `${where}.probe`, source);
     if (typeof probe.expectedStatus !== 'number' || !Number.isInteger(probe.expectedStatus)) {
@@ -128,7 +133,7 @@ export function parseContract(value: unknown, source = 'lambda/service-contract.
       routeKey: `${method} ${path}`,
       entry: text(record, 'entry', where, source),
       scope: text(record, 'scope', where, source),
-      dynamodbActions: actions as Partial<Record<TableRole, string[]>>,
+      dynamodbActions,
     };
   });
   const names = operations.map((operation) => operation.name);

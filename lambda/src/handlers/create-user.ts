@@ -18,8 +18,8 @@ let createOnce: IdempotentOperation<Response> | undefined;
  * is answered with the first response and writes nothing; only a 201 is kept for replay.
  */
 export const handler = apiHandler('createUser', async (event, context) => {
-  const key = parseIdempotencyKey(event.headers?.['idempotency-key']);
-  const input = validateUserInput(parseJsonBody(event.body, event.isBase64Encoded, event.headers?.['content-type']), 'create');
+  const key = parseIdempotencyKey(event.headers['idempotency-key']);
+  const input = validateUserInput(parseJsonBody(event.body, event.isBase64Encoded, event.headers['content-type']), 'create');
   if (key === undefined) return create(input);
   createOnce ??= idempotent(async ({ input: once }) => {
     const response = await create(once);

@@ -8,7 +8,7 @@ import { matchableVersions, parseEntityTags, validateUserId } from '../lib/valid
  */
 export const handler = apiHandler('getUser', async (event) => {
   const userId = validateUserId(event.pathParameters?.userId);
-  const ifNoneMatch = parseEntityTags('If-None-Match', event.headers?.['if-none-match']);
+  const ifNoneMatch = parseEntityTags('If-None-Match', event.headers['if-none-match']);
   const user = await sharedUsersRepository().get(userId);
   if (!user) return notFound();
   if (ifNoneMatch !== undefined) {

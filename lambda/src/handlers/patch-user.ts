@@ -9,7 +9,7 @@ import { MERGE_PATCH_MEDIA_TYPE, parseJsonBody, parseWritePreconditions, validat
 export const handler = apiHandler('patchUser', async (event) => {
   const userId = validateUserId(event.pathParameters?.userId);
   const preconditions = parseWritePreconditions(event.headers);
-  const changes = validateUserPatch(parseJsonBody(event.body, event.isBase64Encoded, event.headers?.['content-type'], [MERGE_PATCH_MEDIA_TYPE]));
+  const changes = validateUserPatch(parseJsonBody(event.body, event.isBase64Encoded, event.headers['content-type'], [MERGE_PATCH_MEDIA_TYPE]));
   const result = await sharedUsersRepository().patch(userId, changes, preconditions);
   return writeResponse(result);
 });

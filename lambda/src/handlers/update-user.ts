@@ -10,7 +10,7 @@ import { parseJsonBody, parseWritePreconditions, validateUserId, validateUserInp
 export const handler = apiHandler('updateUser', async (event) => {
   const userId = validateUserId(event.pathParameters?.userId);
   const preconditions = parseWritePreconditions(event.headers);
-  const input = validateUserInput(parseJsonBody(event.body, event.isBase64Encoded, event.headers?.['content-type']), 'replace');
+  const input = validateUserInput(parseJsonBody(event.body, event.isBase64Encoded, event.headers['content-type']), 'replace');
   const result = await sharedUsersRepository().replace(userId, input, preconditions);
   return writeResponse(result);
 });

@@ -58,7 +58,7 @@ export function probeEvent(probe: Probe, scope: string, now = new Date()): APIGa
       timeEpoch: now.getTime(),
       authorizer: { principalId: '', integrationLatency: 0, jwt: { claims: { sub: 'pre-traffic-hook', scope }, scopes: [scope] } },
     },
-  } as APIGatewayProxyEventV2WithJWTAuthorizer;
+  };
 }
 
 /** Runs the probe once and reports the verdict; never throws, so CodeDeploy always hears back. */

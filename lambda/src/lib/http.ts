@@ -172,7 +172,7 @@ export function apiHandler(operationName: string, body: (event: ApiEvent, contex
     logger.info('request completed', {
       operation,
       routeKey: event.routeKey,
-      apiRequestId: event.requestContext?.requestId,
+      apiRequestId: event.requestContext.requestId,
       statusCode: response.statusCode,
       outcome,
       durationMs: Math.round(performance.now() - started),

@@ -146,8 +146,8 @@ export function createUsersRepository(options: RepositoryOptions): UsersReposito
       const current = await get(userId);
       if (!current) return preconditions.ifMatch === undefined ? { outcome: 'not_found' } : { outcome: 'precondition_failed' };
       if (!preconditionsHold(current.version, preconditions)) return { outcome: 'precondition_failed' };
-      const next: User = { ...current, updatedDate: new Date().toISOString(), version: current.version + 1 };
-      for (const [field, value] of Object.entries(set)) if (value !== undefined) Object.assign(next, { [field]: value });
+      const next: User = { ...current, ...set, updatedDate: new Date().toISOString(), version: current.version + 1 };
+      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- the keys are OptionalField, a closed union of User's optional fields
       for (const field of remove) delete next[field];
       const items: TransactItems = [{ Put: { TableName: usersTable(), Item: next, ...atVersion(current.version) } }, claimEmail(next)];
       if (next.email !== current.email) items.push(releaseEmail(current.email, userId));

@@ -16,7 +16,8 @@ import { apiEvent } from '../support/events.ts';
 import { invoke, startBehindProxy, type Handlers, type ProxiedEnvironment, type Reply, type TableNames } from '../support/environment.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
-let env: ProxiedEnvironment<TcpProxy>;
+// Unset when before() failed: after() runs all the same.
+let env: ProxiedEnvironment<TcpProxy> | undefined;
 let proxy: TcpProxy;
 let tables: TableNames;
 let handlers: Handlers;

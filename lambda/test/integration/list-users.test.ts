@@ -4,6 +4,8 @@ import { apiEvent } from '../support/events.ts';
 import { invoke, startTestEnvironment, type Reply, type TestEnvironment } from '../support/environment.ts';
 
 let env: TestEnvironment;
+// What before() got to start: after() runs even when before() failed, and stops only that.
+let started: TestEnvironment | undefined;
 const TOTAL = 45;
 const created = new Map<string, Record<string, unknown>>();
 
@@ -32,10 +34,10 @@ async function listAll(limit: number): Promise<{ ids: string[]; pageSizes: numbe
 }
 
 before(async () => {
-  env = await startTestEnvironment();
+  env = started = await startTestEnvironment();
 });
 after(async () => {
-  await env?.stop();
+  await started?.stop();
 });
 
 describe('GET /users', () => {
@@ -61,7 +63,7 @@ describe('GET /users', () => {
       assert.deepEqual(new Set(ids), new Set(created.keys()), `limit ${limit}`);
       const expectedPages = Math.ceil(TOTAL / limit);
       assert.equal(pageSizes.length, expectedPages, `limit ${limit}: no trailing empty page`);
-      assert.ok(pageSizes.slice(0, -1).every((size) => size === limit), `limit ${limit}: full pages ${pageSizes}`);
+      assert.ok(pageSizes.slice(0, -1).every((size) => size === limit), `limit ${limit}: full pages ${pageSizes.join(', ')}`);
     }
   });
 

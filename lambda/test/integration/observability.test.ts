@@ -1,21 +1,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { captureOutput } from '../support/capture.ts';
+import { captureOutput, type LogRecord } from '../support/capture.ts';
 import { apiEvent } from '../support/events.ts';
 import { invoke, startTestEnvironment, type TestEnvironment } from '../support/environment.ts';
 
 let env: TestEnvironment;
+// What before() got to start: after() runs even when before() failed, and stops only that.
+let started: TestEnvironment | undefined;
 let observability: typeof import('../../src/lib/observability.ts');
 let http: typeof import('../../src/lib/http.ts');
 
 before(async () => {
-  env = await startTestEnvironment({ metrics: true });
+  env = started = await startTestEnvironment({ metrics: true });
   observability = await import('../../src/lib/observability.ts');
   http = await import('../../src/lib/http.ts');
   observability.logger.setLogLevel('INFO');
 });
 after(async () => {
-  await env?.stop();
+  await started?.stop();
 });
 
 const EMAIL = 'Zebedee.Quux+Private@Example.ORG';
@@ -28,7 +30,7 @@ function assertNoPersonalData(text: string): void {
   }
 }
 
-function metricFor(records: Record<string, any>[], operation: string, outcome: string): Record<string, any> | undefined {
+function metricFor(records: LogRecord[], operation: string, outcome: string): LogRecord | undefined {
   return records.find((r) => r._aws && r.UserOperation === 1 && r.Operation === operation && r.Outcome === outcome);
 }
 
@@ -84,9 +86,7 @@ describe('logs and metrics', () => {
   });
 
   it('answers an unexpected error with a 500 InternalError body and logs it with e-mail addresses redacted', async () => {
-    const failing = http.apiHandler('getUser', async () => {
-      throw new Error(`cannot handle ${EMAIL}`);
-    });
+    const failing = http.apiHandler('getUser', () => Promise.reject(new Error(`cannot handle ${EMAIL}`)));
     const event = apiEvent({ method: 'GET', path: '/users/{userId}', pathParameters: { userId: 'x' } });
     const { result: reply, text, records } = await captureOutput(() => invoke(failing, event));
     assert.equal(reply.status, 500);
@@ -109,10 +109,11 @@ describe('logs and metrics', () => {
   });
 
   it('never throws when there are no metrics to publish', async () => {
-    const { records } = await captureOutput(async () => {
+    const { records } = await captureOutput(() => {
       observability.metrics.publishStoredMetrics();
       observability.recordRequestMetric('fn', 'getUser', 'Success');
       observability.metrics.publishStoredMetrics();
+      return Promise.resolve();
     });
     assert.equal(records.filter((r) => r._aws && r.UserOperation === 1).length, 1);
   });

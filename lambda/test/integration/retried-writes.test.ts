@@ -16,7 +16,8 @@ import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 // Past the client's request timeout, so the SDK gives the first attempt up and sends it again.
 const HOLD_MS = CLIENT_LIMITS.requestTimeoutMs + 300;
 
-let env: ProxiedEnvironment<TcpProxy>;
+// Unset when before() failed: after() runs all the same.
+let env: ProxiedEnvironment<TcpProxy> | undefined;
 let proxy: TcpProxy;
 let tables: TableNames;
 let handlers: Handlers;

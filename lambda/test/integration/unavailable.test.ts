@@ -29,7 +29,7 @@ before(async () => {
 });
 after(async () => {
   for (const socket of sockets) socket.destroy();
-  if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (server.listening) await new Promise<void>((resolve) => server.close(() => { resolve(); }));
 });
 
 function requests(): Array<[string, () => Promise<Reply>]> {
@@ -66,7 +66,7 @@ describe('when DynamoDB does not answer', () => {
 describe('when DynamoDB refuses connections', () => {
   it('every operation answers 503 within the deadline', async () => {
     for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => server.close(() => { resolve(); }));
     for (const [name, call] of requests()) await assertUnavailableWithinDeadline(name, call);
   });
 });

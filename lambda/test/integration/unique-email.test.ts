@@ -9,11 +9,13 @@ import { apiEvent } from '../support/events.ts';
 import { invoke, startTestEnvironment, type Reply, type TestEnvironment } from '../support/environment.ts';
 
 let env: TestEnvironment;
+// What before() got to start: after() runs even when before() failed, and stops only that.
+let started: TestEnvironment | undefined;
 before(async () => {
-  env = await startTestEnvironment();
+  env = started = await startTestEnvironment();
 });
 after(async () => {
-  await env?.stop();
+  await started?.stop();
 });
 
 const USER_PATH = '/users/{userId}';
@@ -35,7 +37,7 @@ async function holders(email: string): Promise<string[]> {
   return (await env.scanAll()).filter((item) => item.email === email).map((item) => String(item.userId));
 }
 
-async function created(email: string, name = 'Claimant'): Promise<Record<string, any>> {
+async function created(email: string, name = 'Claimant'): Promise<Reply['body']> {
   const reply = await create({ email, name });
   assert.equal(reply.status, 201, JSON.stringify(reply.body));
   return reply.body;

@@ -12,15 +12,17 @@ async function storedUser(userId: string, createdDate: string): Promise<Record<s
 }
 
 let env: TestEnvironment;
+// What before() got to start: after() runs even when before() failed, and stops only that.
+let started: TestEnvironment | undefined;
 // Imported after the environment is set: the repository module creates its client on import.
 let uuidv7: () => string;
 
 before(async () => {
-  env = await startTestEnvironment();
+  env = started = await startTestEnvironment();
   ({ uuidv7 } = await import('../../src/lib/user-keys.ts'));
 });
 after(async () => {
-  await env?.stop();
+  await started?.stop();
 });
 
 const USER_PATH = '/users/{userId}';
@@ -186,7 +188,7 @@ describe('PUT /users/{userId}', () => {
     assertError(await update(created.userId, { email: created.email, name: 'Renamed' }), 400, 'ValidationFailed', 'status');
     const item = await env.getItem(created.userId, created.createdDate);
     assert.equal(item?.status, 'suspended');
-    assert.equal(item?.version, 1);
+    assert.equal(item.version, 1);
   });
 
   it('answers 412 for a stale If-Match and leaves the item unchanged', async () => {
@@ -196,7 +198,7 @@ describe('PUT /users/{userId}', () => {
     assertError(stale, 412, 'PreconditionFailed');
     const item = await env.getItem(created.userId, created.createdDate);
     assert.equal(item?.version, 2);
-    assert.equal(item?.email, 'v2@example.com');
+    assert.equal(item.email, 'v2@example.com');
   });
 
   it('lets exactly one of two racing updates with the same If-Match win', async () => {
@@ -210,7 +212,7 @@ describe('PUT /users/{userId}', () => {
       const winner = replies.find((r) => r.status === 200);
       const item = await env.getItem(created.userId, created.createdDate);
       assert.equal(item?.version, 2);
-      assert.equal(item?.email, winner?.body.email);
+      assert.equal(item.email, winner?.body.email);
     }
   });
 
@@ -338,7 +340,7 @@ describe('PATCH /users/{userId}', () => {
     assertError(await patch(created.userId, { name: '\u200b' }), 400, 'ValidationFailed', 'name');
     const item = await env.getItem(created.userId, created.createdDate);
     assert.equal(item?.version, 1);
-    assert.equal(item?.name, created.name);
+    assert.equal(item.name, created.name);
   });
 });
 
@@ -418,7 +420,7 @@ describe('conditional requests (RFC 9110)', () => {
     assertError(await update(created.userId, replacement('Seen'), { 'If-None-Match': 'W/"1"' }), 412, 'PreconditionFailed');
     const item = await env.getItem(created.userId, created.createdDate);
     assert.equal(item?.version, 1);
-    assert.equal(item?.name, created.name);
+    assert.equal(item.name, created.name);
     const elsewhere = await update(created.userId, replacement('Not Seen'), { 'If-None-Match': '"7"' });
     assert.equal(elsewhere.status, 200);
     assert.equal(elsewhere.headers.ETag, '"2"');

@@ -82,10 +82,10 @@ describe('createUsersRepository against DynamoDB Local', () => {
     );
     assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
     assert.ok(error instanceof StoreUnavailableError, `not raised as the domain's unavailable error: ${String(error)}`);
-    assert.ok(isUnavailable((error as StoreUnavailableError).cause), 'the store error stays attached as the cause');
+    assert.ok(isUnavailable(error.cause), 'the store error stays attached as the cause');
     assert.equal(responseForError(error).response.statusCode, 503);
     // http.ts maps only the domain error: the raw store error would be a 500.
-    assert.equal(responseForError((error as StoreUnavailableError).cause).response.statusCode, 500);
+    assert.equal(responseForError(error.cause).response.statusCode, 500);
   });
 
   it('times out against an endpoint that accepts connections but never answers', async () => {
@@ -109,7 +109,7 @@ describe('createUsersRepository against DynamoDB Local', () => {
       assert.ok(error instanceof StoreUnavailableError, `not raised as the domain's unavailable error: ${String(error)}`);
     } finally {
       for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
     }
   });
 });

@@ -16,16 +16,19 @@ import { newTrace, startXRayDaemon, type Datagram, type Trace, type XRayDaemon }
 
 let env: TestEnvironment;
 let daemon: XRayDaemon;
+// What before() got to start: after() runs even when before() failed, and stops only that.
+let startedDaemon: XRayDaemon | undefined;
+let startedEnv: TestEnvironment | undefined;
 
 before(async () => {
-  daemon = await startXRayDaemon();
-  env = await startTestEnvironment();
+  daemon = startedDaemon = await startXRayDaemon();
+  env = startedEnv = await startTestEnvironment();
   // startTestEnvironment turns tracing off, as every other test file wants it.
   process.env.POWERTOOLS_TRACE_ENABLED = 'true';
 });
 after(async () => {
-  daemon?.close();
-  await env?.stop();
+  startedDaemon?.close();
+  await startedEnv?.stop();
 });
 
 const ofTrace = (trace: Trace): Datagram[] => daemon.ofTrace(trace);
@@ -50,6 +53,7 @@ async function createUserWith(trace: Trace, variables: Record<string, string | u
   const saved = Object.fromEntries(Object.keys(variables).map((name) => [name, process.env[name]]));
   const apply = (values: Record<string, string | undefined>): void => {
     for (const [name, value] of Object.entries(values)) {
+      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- deleting is how a variable is unset: process.env is the environment the handlers read, and a copy without the key would leave it set there
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
@@ -62,7 +66,7 @@ async function createUserWith(trace: Trace, variables: Record<string, string | u
   }
 }
 
-function split(datagrams: Datagram[], operation: string): { op: Record<string, any>; calls: Array<Record<string, any>> } {
+function split(datagrams: Datagram[], operation: string): { op: Datagram['doc']; calls: Array<Datagram['doc']> } {
   const op = datagrams.find((d) => d.doc.name === `## ${operation}`)?.doc;
   assert.ok(op, `no ## ${operation} subsegment in ${JSON.stringify(datagrams.map((d) => d.doc))}`);
   return { op, calls: datagrams.filter((d) => d.doc !== op).map((d) => d.doc) };
@@ -130,7 +134,7 @@ describe('X-Ray subsegments', () => {
     assert.deepEqual(next.op.annotations, { ColdStart: false, Service: 'users-service', operation: 'getUser' });
     assert.equal(next.op.parent_id, second.parent);
     assert.equal(next.calls[0]?.aws.operation, 'GetItem');
-    assert.equal(next.calls[0]?.parent_id, next.op.id);
+    assert.equal(next.calls[0].parent_id, next.op.id);
   });
 
   it('marks a failed conditional write as a client error with its cause, the operation itself as fine', async () => {
@@ -147,14 +151,14 @@ describe('X-Ray subsegments', () => {
     assert.equal(op.cause, undefined);
     const [update] = calls;
     assert.equal(update?.aws.operation, 'TransactWriteItems');
-    assert.equal(update?.error, true);
-    assert.equal(update?.fault, undefined);
-    assert.equal(update?.throttle, undefined);
-    assert.deepEqual(update?.http, { response: { status: 400 } });
-    assert.equal(update?.cause.exceptions.length, 1);
-    assert.equal(update?.cause.exceptions[0].type, 'TransactionCanceledException');
-    assert.equal(update?.cause.exceptions[0].remote, true);
-    assert.equal(typeof update?.cause.exceptions[0].message, 'string');
+    assert.equal(update.error, true);
+    assert.equal(update.fault, undefined);
+    assert.equal(update.throttle, undefined);
+    assert.deepEqual(update.http, { response: { status: 400 } });
+    assert.equal(update.cause.exceptions.length, 1);
+    assert.equal(update.cause.exceptions[0].type, 'TransactionCanceledException');
+    assert.equal(update.cause.exceptions[0].remote, true);
+    assert.equal(typeof update.cause.exceptions[0].message, 'string');
   });
 
   it('sends nothing for an invocation that is not sampled', async () => {
@@ -222,7 +226,7 @@ describe('X-Ray subsegments of failures (a process of their own each)', () => {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     // A socket or timer left referenced would keep it alive: kill it after 20 s and fail.
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('close', (c, s) => resolve([c, s])));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('close', (c, s) => { resolve([c, s]); }));
     clearTimeout(timer);
     assert.equal(signal, null, `the process did not exit by itself (killed): ${stderr}`);
     assert.equal(code, 0, stderr);
@@ -234,7 +238,7 @@ describe('X-Ray subsegments of failures (a process of their own each)', () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as { port: number };
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    await new Promise<void>((resolve) => closed.close(() => { resolve(); }));
 
     const trace = newTrace();
     const { status, datagrams } = await createInChild(trace, { DYNAMODB_ENDPOINT: `http://127.0.0.1:${port}` });
@@ -244,14 +248,14 @@ describe('X-Ray subsegments of failures (a process of their own each)', () => {
     assert.equal(op.fault, undefined);
     const [put] = calls;
     assert.equal(put?.aws.operation, 'TransactWriteItems');
-    assert.equal(put?.parent_id, op.id);
-    assert.equal(put?.fault, true);
-    assert.equal(put?.error, undefined);
-    assert.equal(put?.http, undefined);
-    assert.equal(put?.aws.retries, 1, 'two attempts');
-    assert.equal(put?.cause.exceptions.length, 1);
-    assert.equal(typeof put?.cause.exceptions[0].type, 'string');
-    assert.equal(put?.cause.exceptions[0].remote, undefined);
+    assert.equal(put.parent_id, op.id);
+    assert.equal(put.fault, true);
+    assert.equal(put.error, undefined);
+    assert.equal(put.http, undefined);
+    assert.equal(put.aws.retries, 1, 'two attempts');
+    assert.equal(put.cause.exceptions.length, 1);
+    assert.equal(typeof put.cause.exceptions[0].type, 'string');
+    assert.equal(put.cause.exceptions[0].remote, undefined);
   });
 
   it('an unexpected error: the operation is a fault with the cause, the DynamoDB call a client error', async () => {
@@ -265,9 +269,9 @@ describe('X-Ray subsegments of failures (a process of their own each)', () => {
     const [put] = calls;
     assert.ok(put?.aws.table_names.includes('no-such-table'), JSON.stringify(put?.aws));
     assert.equal(put?.error, true);
-    assert.equal(put?.fault, undefined);
-    assert.deepEqual(put?.http, { response: { status: 400 } });
-    assert.equal(put?.cause.exceptions[0].type, 'ResourceNotFoundException');
-    assert.equal(put?.cause.exceptions[0].remote, true);
+    assert.equal(put.fault, undefined);
+    assert.deepEqual(put.http, { response: { status: 400 } });
+    assert.equal(put.cause.exceptions[0].type, 'ResourceNotFoundException');
+    assert.equal(put.cause.exceptions[0].remote, true);
   });
 });

@@ -3,11 +3,13 @@
  * JSON object per line; errors go to stderr) while `action` runs. Anything that is not a JSON
  * line is passed through, so the test runner's own output is untouched.
  */
-type Write = typeof process.stdout.write;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a parsed JSON line the functions wrote (a log or an EMF metric): the tests' assertions check its shape
+export type LogRecord = Record<string, any>;
 
 function intercept(stream: NodeJS.WriteStream, sink: (text: string) => void): () => void {
-  const original = stream.write;
-  stream.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]): boolean {
+  const original = stream.write.bind(stream);
+  stream.write = (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
     const value = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : undefined;
     if (value !== undefined && value.startsWith('{"')) {
       sink(value);
@@ -15,8 +17,8 @@ function intercept(stream: NodeJS.WriteStream, sink: (text: string) => void): ()
       callback?.();
       return true;
     }
-    return original.call(this, chunk as string, ...(rest as [])) as boolean;
-  } as Write;
+    return original(chunk, ...(rest as []));
+  };
   return () => {
     stream.write = original;
   };
@@ -24,7 +26,7 @@ function intercept(stream: NodeJS.WriteStream, sink: (text: string) => void): ()
 
 export async function captureOutput<T>(
   action: () => Promise<T>,
-): Promise<{ result: T; text: string; records: Record<string, any>[] }> {
+): Promise<{ result: T; text: string; records: LogRecord[] }> {
   let text = '';
   const sink = (value: string): void => {
     text += value.endsWith('\n') ? value : `${value}\n`;
@@ -36,7 +38,7 @@ export async function captureOutput<T>(
     const records = text
       .split('\n')
       .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as Record<string, any>);
+      .map((line) => JSON.parse(line) as LogRecord);
     return { result, text, records };
   } finally {
     restoreOut();

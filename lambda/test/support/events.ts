@@ -30,7 +30,7 @@ const ALL_SCOPES = ['users/read', 'users/write'];
 export function apiEvent(options: EventOptions): APIGatewayProxyEventV2WithJWTAuthorizer {
   const scopes = options.scopes ?? ALL_SCOPES;
   const now = new Date();
-  const event = routeEvent({
+  return routeEvent({
     ...options,
     scopes,
     claims: {
@@ -51,9 +51,8 @@ export function apiEvent(options: EventOptions): APIGatewayProxyEventV2WithJWTAu
       'x-forwarded-proto': 'https',
     },
   });
-  return event as unknown as APIGatewayProxyEventV2WithJWTAuthorizer;
 }
 
 export function lambdaContext(functionName = 'users-service-test'): Context {
-  return harnessContext({ functionName }) as Context;
+  return harnessContext({ functionName });
 }

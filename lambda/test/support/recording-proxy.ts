@@ -76,7 +76,7 @@ export async function startRecordingProxy(targetEndpoint: string): Promise<Recor
     },
     async close() {
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
     },
   };
 }

@@ -16,7 +16,7 @@ export interface TestDynamoDb {
 
 export async function testDynamoDb(): Promise<TestDynamoDb> {
   const shared = process.env[SHARED_ENDPOINT_VARIABLE];
-  if (shared) return { endpoint: shared, stop: async () => undefined };
+  if (shared) return { endpoint: shared, stop: () => Promise.resolve() };
   const own = await startDynamoDbLocal();
   return { endpoint: own.endpoint, stop: () => own.stop() };
 }

@@ -81,7 +81,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     held: () => heldCount,
     async close() {
       for (const socket of open) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
     },
   };
 }

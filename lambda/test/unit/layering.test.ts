@@ -88,7 +88,8 @@ describe('the layers', () => {
 
 describe('importing a handler', () => {
   it('builds no client: the repository reads its configuration on first use', async () => {
-    for (const name of ['TABLE_NAME', 'DYNAMODB_ENDPOINT']) delete process.env[name];
+    delete process.env.TABLE_NAME;
+    delete process.env.DYNAMODB_ENDPOINT;
     Object.assign(process.env, { POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'SILENT' });
     const { handler } = await import('../../src/handlers/get-user.ts');
     // Configured only after the import: a client built at import time would have no table name
