@@ -14,15 +14,25 @@ VENV_STAMP := .venv/.installed
 NODE_STAMP := node_modules/.installed
 DYNAMODB_LOCAL_STAMP := .cache/dynamodb-local.path
 
-.PHONY: help setup synth test unit lint test-python test-lambda cfn-lint secrets local local-token smoke bench clean
+.PHONY: help setup lock synth test unit lint test-python test-lambda cfn-lint secrets local local-token smoke bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(VENV_STAMP): requirements.txt requirements-dev.txt
+# The venv installs the lock (every package pinned, every file's hash checked), never a fresh
+# resolution of requirements*.txt: what the Build step audits and lists in its SBOM is what runs.
+$(VENV_STAMP): requirements-dev.lock
 	python3 -m venv .venv
-	.venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	.venv/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	touch $@
+
+# requirements.txt (the CDK app) and requirements-dev.txt (the toolchain) name what we choose;
+# the locks pin everything they pull in. The app's lock is resolved within the toolchain's, so
+# the two never disagree on a version (tests/unit/test_python_locks.py).
+PIP_COMPILE := pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
+lock: $(VENV_STAMP) ## Resolve requirements*.txt again into requirements-dev.lock and requirements.lock
+	$(PIP_COMPILE) --output-file requirements-dev.lock requirements-dev.txt
+	$(PIP_COMPILE) --constraint requirements-dev.lock --output-file requirements.lock requirements.txt
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

@@ -41,6 +41,8 @@ TRIGGER_PATHS: tuple[str, ...] = (
     "package-lock.json",
     "requirements.txt",
     "requirements-dev.txt",
+    "requirements.lock",
+    "requirements-dev.lock",
     "Makefile",
     "scripts/**",
 )

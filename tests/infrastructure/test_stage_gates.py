@@ -112,6 +112,7 @@ def _triggers(path: str, patterns: tuple[str, ...]) -> bool:
         ("lambda/service-contract.json", True),
         ("cdk.json", True),
         ("package-lock.json", True),
+        ("requirements.lock", True),
         ("pipeline/pipeline_stack.py", True),
         ("tests/smoke/test_api.py", True),
         ("docs/deploying.md", False),
