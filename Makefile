@@ -14,7 +14,7 @@ VENV_STAMP := .venv/.installed
 NODE_STAMP := node_modules/.installed
 DYNAMODB_LOCAL_STAMP := .cache/dynamodb-local.path
 
-.PHONY: help setup lock synth test unit lint test-python test-lambda cfn-lint secrets local local-token smoke bench clean
+.PHONY: help setup lock synth test unit lint test-python test-lambda cfn-lint secrets audit local local-token smoke bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -79,6 +79,11 @@ cfn-lint: synth ## cfn-lint over every synthesized template
 # (each already uses both: two node --test files at a time, two pytest workers).
 secrets: setup ## detect-secrets over the tracked files against the reviewed .secrets.baseline
 	.venv/bin/python scripts/check_secrets.py
+
+# Not part of `make test`: the advisory databases are on the internet. The pipeline's Build step
+# runs it after `make test`; offline it fails saying so.
+audit: $(VENV_STAMP) $(NODE_STAMP) ## Known-vulnerable dependencies: npm audit --omit=dev and pip-audit over the Python lock (needs the internet)
+	.venv/bin/python scripts/audit.py
 
 test: lint secrets test-lambda test-python cfn-lint ## Every test
 

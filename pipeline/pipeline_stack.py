@@ -156,7 +156,8 @@ class PipelineStack(Stack):
                 input=source,
                 # The target a developer runs: lint, the tests, the nag gate, and `make synth`
                 # into cdk.out (which cfn-lint then checks): the synth is paid once, not twice.
-                commands=["make test"],
+                # Then the dependency audit, which needs the advisory databases online.
+                commands=["make test", "make audit"],
                 primary_output_directory="cdk.out",
             ),
         )
