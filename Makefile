@@ -14,7 +14,7 @@ VENV_STAMP := .venv/.installed
 NODE_STAMP := node_modules/.installed
 DYNAMODB_LOCAL_STAMP := .cache/dynamodb-local.path
 
-.PHONY: help setup lock synth test unit lint test-python test-lambda cfn-lint secrets audit local local-token smoke bench clean
+.PHONY: help setup lock synth test unit lint test-python test-lambda cfn-lint secrets audit sbom local local-token smoke bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -61,7 +61,7 @@ lint: setup ## ruff (with its bandit rules), mypy, tsc --strict and ESLint (type
 # these too, with everything else: tests/infrastructure (synth, assertions, nag), lambda/test/
 # integration (DynamoDB Local), tests/e2e (the local stack as processes).
 unit: $(VENV_STAMP) $(NODE_STAMP) ## Only the unit tests: seconds, no DynamoDB Local, no synth
-	node --test --test-concurrency=2 'lambda/test/unit/**/*.test.ts' 'local/test/**/*.test.ts'
+	node --test --test-concurrency=2 'lambda/test/unit/**/*.test.ts' 'local/test/**/*.test.ts' 'scripts/test/**/*.test.ts'
 	pytest -q -p no:xdist tests/unit
 
 # Two workers, one test file each at a time (module fixtures such as the local stack stay shared).
@@ -70,7 +70,7 @@ test-python: setup ## pytest: CDK assertions, config, the nag gate
 
 # One DynamoDB Local for the whole run (the global setup), instead of a JVM per test file.
 test-lambda: setup ## node --test: the handlers against DynamoDB Local, the local gateway, the event builder
-	node --test --test-concurrency=2 --test-global-setup=lambda/test/support/global-setup.ts 'lambda/test/**/*.test.ts' 'local/test/**/*.test.ts'
+	node --test --test-concurrency=2 --test-global-setup=lambda/test/support/global-setup.ts 'lambda/test/**/*.test.ts' 'local/test/**/*.test.ts' 'scripts/test/**/*.test.ts'
 
 cfn-lint: synth ## cfn-lint over every synthesized template
 	find cdk.out -name '*.template.json' -print0 | xargs -0 -n 2 -P 2 cfn-lint --non-zero-exit-code warning --
@@ -85,7 +85,15 @@ secrets: setup ## detect-secrets over the tracked files against the reviewed .se
 audit: $(VENV_STAMP) $(NODE_STAMP) ## Known-vulnerable dependencies: npm audit --omit=dev and pip-audit over the Python lock (needs the internet)
 	.venv/bin/python scripts/audit.py
 
-test: lint secrets test-lambda test-python cfn-lint ## Every test
+# In cdk.out, so the pipeline keeps them with the assembly it deploys (the Build's artifact).
+SBOM_DIR := cdk.out/sbom
+sbom: synth ## CycloneDX SBOMs into cdk.out/sbom: what each function's bundle holds, and the CDK app's Python packages
+	node scripts/sbom.ts cdk.out $(SBOM_DIR)
+	@# The warning says the root's dependency graph is flat, which a requirements file is.
+	.venv/bin/python -W ignore::UserWarning -m cyclonedx_py requirements requirements.lock --pyproject pyproject.toml --sv 1.6 --output-file $(SBOM_DIR)/cdk-app-python.cdx.json
+	.venv/bin/python scripts/check_sbom.py $(SBOM_DIR)
+
+test: lint secrets test-lambda test-python cfn-lint sbom ## Every test
 
 local: setup ## Run the whole API here: DynamoDB Local + the handlers on http://127.0.0.1:3000 (docs/local.md)
 	@if [ -z "$${USERS_TABLE_TEMPLATE:-}" ] && ! node local/table-template.ts --fresh; then $(MAKE) --no-print-directory synth; fi

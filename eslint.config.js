@@ -1,5 +1,6 @@
 // ESLint over every folder of code that runs: the functions (lambda/), the local run (local/), the
-// bench (bench/), what they share (harness/), and the stage's synthetic client (canary/).
+// bench (bench/), what they share (harness/), the build scripts (scripts/) and the stage's
+// synthetic client (canary/).
 // typescript-eslint's type-checked strict rules read the same program tsconfig.json defines, so a
 // finding is about the types the compiler sees, not a guess from syntax; the canary is plain
 // CommonJS for the Synthetics runtime and gets the rules that need no types. Findings fail
@@ -9,7 +10,7 @@ import comments from "@eslint-community/eslint-plugin-eslint-comments/configs";
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
-const TYPESCRIPT = ["lambda/**/*.ts", "local/**/*.ts", "bench/**/*.ts", "harness/**/*.ts", "bench/**/*.mjs", "harness/**/*.mjs"];
+const TYPESCRIPT = ["lambda/**/*.ts", "local/**/*.ts", "bench/**/*.ts", "harness/**/*.ts", "scripts/**/*.ts", "bench/**/*.mjs", "harness/**/*.mjs"];
 // The Synthetics runtime loads the script from nodejs/node_modules/, so that folder is source.
 const CANARY = ["canary/nodejs/node_modules/*.js"];
 
@@ -69,7 +70,7 @@ export default tseslint.config(
     // A test reads the JSON a handler answered (JSON.parse gives any) and its assertions are the
     // check of that shape: a declared type there would be a cast nothing verifies. Explicit any
     // stays a finding, so each source of an untyped value is named where it is made.
-    files: ["lambda/test/**/*.ts", "local/test/**/*.ts"],
+    files: ["lambda/test/**/*.ts", "local/test/**/*.ts", "scripts/test/**/*.ts"],
     rules: {
       "@typescript-eslint/no-unsafe-member-access": "off",
       "@typescript-eslint/no-unsafe-argument": "off",

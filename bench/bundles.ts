@@ -4,27 +4,9 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { assetDirectory, findDevTemplate, findTemplates, functionsByOperation, readTemplate } from '../harness/cdk-out.ts';
-import bundlingDocument from '../lambda/bundling.json' with { type: 'json' };
+import { LAMBDA_BUNDLING } from '../harness/bundling.ts';
 import { contract } from '../lambda/src/contract.ts';
 import { ROOT, OUT, step } from './common.ts';
-
-// lambda/bundling.json, as NodejsFunction passes it to esbuild for service/functions.py, run from
-// the project root as CDK does. The bench checks that this build is byte identical to the
-// synthesized asset.
-export const bundling = bundlingDocument as { target: string; format: esbuild.Format; minify: boolean; sourcemap: boolean; external: string[]; mainFields: string[]; banner: string };
-export const LAMBDA_BUNDLING = {
-  bundle: true,
-  platform: 'node',
-  target: bundling.target,
-  format: bundling.format,
-  minify: bundling.minify,
-  sourcemap: bundling.sourcemap,
-  external: bundling.external,
-  mainFields: bundling.mainFields,
-  banner: { js: bundling.banner },
-  absWorkingDir: ROOT,
-  logLevel: 'warning',
-} satisfies esbuild.BuildOptions;
 
 /** The SDK floor (bench/sdk-floor.ts), bundled the way the handlers are, so both load alike. */
 export const FLOOR_BUNDLE = path.join(OUT, 'floor', 'index.mjs');
@@ -34,7 +16,6 @@ export async function buildFloor(): Promise<void> {
 }
 
 export const OPERATIONS = contract.operations;
-
 
 // ---- 2. bundles --------------------------------------------------------------------------------
 export interface Bundle {

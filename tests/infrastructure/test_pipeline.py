@@ -174,6 +174,9 @@ def test_the_build_runs_the_developers_make_targets(template: Template) -> None:
     assert "\ncfn-lint: synth " in makefile
     assert "cdk synth '**' --quiet" in makefile.split("\nsynth: ", 1)[1].split("\n\n", 1)[0]
     assert spec["artifacts"]["base-directory"] == "cdk.out"
+    # ...and the SBOMs beside it, so the pipeline keeps them with the assembly it deploys.
+    assert re.search(r"^test: .*\bsbom\b", makefile, flags=re.MULTILINE)
+    assert "\nSBOM_DIR := cdk.out/sbom\n" in makefile
     assert project["Properties"]["Environment"]["Image"] == "aws/codebuild/amazonlinux-x86_64-standard:6.0"
     assert project["Properties"]["Environment"]["PrivilegedMode"] is False
 
