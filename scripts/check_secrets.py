@@ -4,6 +4,7 @@ not a secret, naming the file, line and kind. The committed baseline is never re
 runs on a copy, so a run leaves the tree as it was.
 
     .venv/bin/python scripts/check_secrets.py        # from the repository root; `make secrets`
+    .venv/bin/python scripts/check_secrets.py FILE…  # only these files (the pre-commit hook)
 
 A finding that is a placeholder (a test credential, a fake token) is reviewed by setting
 "is_secret": false on it in .secrets.baseline, in the commit that adds it.
@@ -16,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,20 +34,20 @@ def unreviewed(baseline: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def scan(root: Path) -> dict[str, Any]:
-    """The baseline as a fresh scan of `root` updates it: reviewed findings keep their verdict,
-    new ones come without one."""
+def scan(root: Path, files: Sequence[str] = ()) -> dict[str, Any]:
+    """The baseline as a fresh scan of `root` (or of `files` in it) updates it: reviewed findings
+    keep their verdict, new ones come without one. Given files, the results hold those files only."""
     scanner = Path(sys.executable).with_name("detect-secrets")
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / BASELINE
         shutil.copyfile(root / BASELINE, copy)
-        subprocess.run([str(scanner), "scan", "--baseline", str(copy)], cwd=root, check=True)
+        subprocess.run([str(scanner), "scan", *files, "--baseline", str(copy)], cwd=root, check=True)
         scanned: dict[str, Any] = json.loads(copy.read_text(encoding="utf-8"))
         return scanned
 
 
-def main(root: Path | None = None) -> int:
-    problems = unreviewed(scan(root or Path.cwd()))
+def main(root: Path | None = None, files: Sequence[str] = ()) -> int:
+    problems = unreviewed(scan(root or Path.cwd(), files))
     if not problems:
         print("secrets: no finding outside the reviewed baseline")
         return 0
@@ -58,4 +59,4 @@ def main(root: Path | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(files=sys.argv[1:]))

@@ -47,3 +47,24 @@ def test_a_clean_copy_passes(tmp_path: Path) -> None:
     root = _repository_with(tmp_path, {"app.py": 'print("hello")\n'})
     result = subprocess.run(CHECK, cwd=root, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_given_files_only_those_are_scanned_and_a_planted_key_among_them_fails(tmp_path: Path) -> None:
+    root = _repository_with(
+        tmp_path,
+        {"deploy.py": f'AWS_ACCESS_KEY_ID = "{FAKE_ACCESS_KEY_ID}"\n', "app.py": 'print("hello")\n'},
+    )
+    planted = subprocess.run([*CHECK, "deploy.py"], cwd=root, capture_output=True, text=True, timeout=300, check=False)
+    assert planted.returncode == 1, planted.stdout
+    assert "deploy.py:1: AWS Access Key" in planted.stderr
+    clean = subprocess.run([*CHECK, "app.py"], cwd=root, capture_output=True, text=True, timeout=300, check=False)
+    assert clean.returncode == 0, clean.stderr
+
+
+def test_a_reviewed_placeholder_passes_when_its_file_is_scanned_alone() -> None:
+    reviewed = "bench/cold.ts"  # DynamoDB Local's `local` credentials, marked not secret
+    assert reviewed in (PROJECT_ROOT / ".secrets.baseline").read_text()
+    result = subprocess.run(
+        [*CHECK, reviewed], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr
