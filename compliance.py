@@ -1,4 +1,6 @@
-"""The cdk-nag gate: rule packs registered as validation plugins on the App.
+"""The cdk-nag gate: rule packs registered as validation plugins on the App; and the one way to
+acknowledge a finding of either policy engine (cdk-nag here, cfn-guard's Control Tower controls
+in `make guard`, scripts/check_guard.py).
 
 Registered on the App (not on a Stage nested in a stack, where they never run), they check every
 stack of every stage at synth. Any finding without an exact acknowledgment on its construct fails
@@ -30,3 +32,13 @@ def acknowledge(construct: IConstruct, finding: str, reason: str) -> None:
     the acknowledgment cannot flow down to anything else the construct contains."""
     target = construct.node.default_child or construct
     Validations.of(target).acknowledge(Acknowledgment(id=finding, reason=reason))
+
+
+# The id cdk-validator-cfnguard reports a rule under; scripts/check_guard.py reads the same.
+GUARD_PLUGIN = "cdk-validator-cfnguard"
+
+
+def acknowledge_guard(construct: IConstruct, rule: str, reason: str) -> None:
+    """Acknowledges one cfn-guard rule (its name, e.g. `s3_bucket_logging_enabled_check`) on the
+    CloudFormation resource behind `construct` only."""
+    acknowledge(construct, f"{GUARD_PLUGIN}::{rule}", reason)

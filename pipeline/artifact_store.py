@@ -4,10 +4,11 @@ own, TLS only, with S3 server access logs in a bucket beside it."""
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from compliance import acknowledge_guard
+from service.keys import encryption_key
 from service.log_bucket import LogBucket
 
 
@@ -17,10 +18,9 @@ class ArtifactStore(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, service_name: str) -> None:
         super().__init__(scope, construct_id)
-        self.key = kms.Key(
+        self.key = encryption_key(
             self,
             "Key",
-            enable_key_rotation=True,
             description=f"Encrypts the {service_name} pipeline's artifacts and build logs",
             removal_policy=RemovalPolicy.DESTROY,
         )
@@ -44,4 +44,15 @@ class ArtifactStore(Construct):
                 )
             ],
             removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge_guard(
+            self.bucket,
+            "s3_event_notifications_enabled_check",
+            "Only the pipeline reads its artifacts, in the run that wrote them; a notification would have no consumer.",
+        )
+        acknowledge_guard(
+            self.bucket,
+            "s3_bucket_object_lock_enabled_check",
+            "Every run writes new artifacts and old versions expire after 30 days; object lock would "
+            "forbid that. The bucket is retained, versioned, KMS-encrypted and TLS-only.",
         )

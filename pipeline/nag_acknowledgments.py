@@ -1,4 +1,4 @@
-"""The reviewed cdk-nag acknowledgments of the pipeline stack, grouped under their reasons.
+"""The reviewed cdk-nag (and cfn-guard) acknowledgments of the pipeline stack, grouped under their reasons.
 
 Every entry names an exact finding on an exact construct of the scaffolding CDK Pipelines generates
 (roles, policies, the permissions-broadening check), given by its path under the CodePipeline
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from aws_cdk import Stack
 from constructs import IConstruct
 
-from compliance import acknowledge
+from compliance import GUARD_PLUGIN, acknowledge
 
 # Paths under the CodePipeline construct.
 PIPELINE_ROLE = "Pipeline/Role/DefaultPolicy"
@@ -33,6 +33,7 @@ SECURITY_CHECK = "PipelinesSecurityCheck/CDKSecurityCheck/Role/DefaultPolicy"
 AUTO_APPROVE = "PipelinesSecurityCheck/CDKPipelinesAutoApprove"
 AUTO_APPROVE_ROLE = "PipelinesSecurityCheck/CDKPipelinesAutoApprove/ServiceRole"
 AUTO_APPROVE_POLICY = "PipelinesSecurityCheck/CDKPipelinesAutoApprove/ServiceRole/DefaultPolicy"
+AUTO_APPROVE_LOGS = "PipelinesSecurityCheck/CDKPipelinesAutoApprove/LogGroup"
 
 # The artifact bucket (pipeline/artifact_store.py, Artifacts/Bucket) by its logical ID, as cdk-nag names it.
 ARTIFACT_OBJECTS = "AwsSolutions-IAM5[Resource::<ArtifactsBucket88671897.Arn>/*]"
@@ -148,6 +149,14 @@ ACKNOWLEDGMENTS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
             "Serverless-LambdaDLQ",
             "Serverless-LambdaTracing",
         ),
+    },
+    (
+        "The auto-approve function is CDK Pipelines' own and reaches only the CodePipeline API, so a "
+        "VPC would isolate nothing; its log group, which CDK Pipelines creates without a way to pass "
+        "a key, holds only the function's own approve-or-not lines (no secrets, no user data)."
+    ): {
+        AUTO_APPROVE: (f"{GUARD_PLUGIN}::lambda_inside_vpc_check",),
+        AUTO_APPROVE_LOGS: (f"{GUARD_PLUGIN}::cloudwatch_log_group_encrypted_check",),
     },
 }
 

@@ -8,12 +8,12 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codestarnotifications as notifications
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from compliance import acknowledge
+from service.keys import encryption_key
 
 NOTIFIED_EVENTS = (
     "codepipeline-pipeline-pipeline-execution-failed",
@@ -48,10 +48,9 @@ class PipelineNotifications(Construct):
         email: str | None,
     ) -> None:
         super().__init__(scope, construct_id)
-        key = kms.Key(
+        key = encryption_key(
             self,
             "Key",
-            enable_key_rotation=True,
             description="Encrypts the users-service pipeline notifications",
             removal_policy=RemovalPolicy.DESTROY,
         )

@@ -7,17 +7,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from compliance import acknowledge
 from config.model import DEPLOYMENT_STRATEGIES
 from service.functions import PROJECT_ROOT, UserFunction, dead_letter_queue, project_function
+from service.log_groups import LogSettings, log_group
 
 HOOK_ENTRY = PROJECT_ROOT / "lambda" / "src" / "hooks" / "pre-traffic.ts"
 # The probe is one invocation of a function that answers within a few seconds (bounded DynamoDB
@@ -45,15 +45,14 @@ class PreTrafficHook(Construct):
         construct_id: str,
         *,
         target: UserFunction,
-        log_retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
+        log_settings: LogSettings,
     ) -> None:
         super().__init__(scope, construct_id)
         operation = target.operation
         version = target.function.current_version
-        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
+        self.log_group = log_group(self, "Logs", log_settings)
         # CodeDeploy invokes hooks asynchronously: a hook that fails every retry lands here.
-        self.dead_letter_queue = dead_letter_queue(self, removal_policy=removal_policy)
+        self.dead_letter_queue = dead_letter_queue(self, removal_policy=log_settings.removal_policy)
         acknowledge(
             self.dead_letter_queue,
             "Serverless-SQSRedrivePolicy",
@@ -112,8 +111,7 @@ class CanaryDeployments(Construct):
         functions: Sequence[UserFunction],
         strategy: str,
         alarms_of: Callable[[UserFunction], Sequence[cloudwatch.IAlarm]],
-        log_retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
+        log_settings: LogSettings,
     ) -> None:
         super().__init__(scope, construct_id)
         config = deployment_config(strategy)
@@ -126,8 +124,7 @@ class CanaryDeployments(Construct):
                 self,
                 f"{name}PreTraffic",
                 target=user_function,
-                log_retention=log_retention,
-                removal_policy=removal_policy,
+                log_settings=log_settings,
             )
             self.hooks[user_function.operation.name] = hook
             alarms = list(alarms_of(user_function))

@@ -8,7 +8,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from compliance import acknowledge
+from compliance import acknowledge, acknowledge_guard
 from config import CustomDomain
 
 MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
@@ -121,16 +121,33 @@ class ApiDistribution(Construct):
                 "and the WAF rate limit, not by geography."
             ),
         )
+        acknowledge_guard(
+            self.distribution,
+            "cloudfront_default_root_object_configured_check",
+            "The distribution fronts an API, not a site: a request for / is an API request, which the "
+            "API answers (404 for a route it does not have); there is no document to serve there.",
+        )
+        acknowledge_guard(
+            self.distribution,
+            "cloudfront_origin_failover_enabled_check",
+            "The one origin is this stage's HTTP API in its region; a failover origin would need a second "
+            "regional copy of the API and its tables, which this app does not build.",
+        )
         if custom_domain is None:
-            acknowledge(
-                self.distribution,
-                "AwsSolutions-CFR4",
-                (
-                    "No custom domain is configured for this stage, so the distribution uses the "
-                    "default *.cloudfront.net certificate, whose minimum protocol CloudFront fixes "
-                    "at TLSv1; configure customDomain to get the TLS 1.2 policy."
-                ),
+            default_certificate = (
+                "No custom domain is configured for this stage, so the distribution uses the "
+                "default *.cloudfront.net certificate, whose minimum protocol CloudFront fixes "
+                "at TLSv1; configure customDomain to get the TLS 1.2 policy."
             )
+            acknowledge(self.distribution, "AwsSolutions-CFR4", default_certificate)
+            # With a custom domain the distribution has an ACM certificate, sni-only and TLSv1.2_2021,
+            # which these controls ask for; without one CloudFront allows none of them.
+            for rule in (
+                "cloudfront_custom_ssl_certificate_check",
+                "cloudfront_sni_enabled_check",
+                "cloudfront_security_policy_check",
+            ):
+                acknowledge_guard(self.distribution, rule, default_certificate)
 
     @property
     def url(self) -> str:

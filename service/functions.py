@@ -14,8 +14,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from compliance import acknowledge
+from compliance import acknowledge, acknowledge_guard
 from service.contract import Operation, TableRole
+from service.log_groups import LogSettings, log_group
 
 # The newest Node.js runtime this CDK version offers; a unit test fails when CDK adds a newer one.
 RUNTIME = lambda_.Runtime.NODEJS_24_X
@@ -72,8 +73,8 @@ def project_function(
 ) -> nodejs.NodejsFunction:
     """A function of this project as every one is built: the pinned runtime on arm64, traced,
     JSON logs into its own group, a dead-letter queue, bundled by esbuild from node_modules with
-    lambda/bundling.json (never Docker)."""
-    return nodejs.NodejsFunction(
+    lambda/bundling.json (never Docker), outside any VPC."""
+    function = nodejs.NodejsFunction(
         scope,
         construct_id,
         entry=str(entry),
@@ -93,11 +94,19 @@ def project_function(
         bundling=bundling_options(),
         **extra,  # type: ignore[arg-type]
     )
+    acknowledge_guard(
+        function,
+        "lambda_inside_vpc_check",
+        "The function reaches nothing private: only AWS APIs (DynamoDB, X-Ray and CloudWatch Logs; "
+        "CodeDeploy and Lambda for a hook) over their TLS endpoints, authorised by IAM. A VPC would "
+        "add network interfaces, VPC endpoints or a NAT gateway and their cost, and isolate nothing.",
+    )
+    return function
 
 
 def dead_letter_queue(scope: Construct, *, removal_policy: RemovalPolicy) -> sqs.Queue:
     """A function's dead-letter queue, as every one is built: SQS-encrypted, TLS-only, 14 days."""
-    return sqs.Queue(
+    queue = sqs.Queue(
         scope,
         "DeadLetterQueue",
         encryption=sqs.QueueEncryption.SQS_MANAGED,
@@ -105,6 +114,13 @@ def dead_letter_queue(scope: Construct, *, removal_policy: RemovalPolicy) -> sqs
         retention_period=Duration.days(14),
         removal_policy=removal_policy,
     )
+    acknowledge_guard(
+        queue,
+        "sqs_dlq_check",
+        "This queue is itself a dead-letter queue; one behind it would receive nothing, since nothing "
+        "consumes this one automatically.",
+    )
+    return queue
 
 
 @dataclass(frozen=True)
@@ -118,7 +134,7 @@ class ServiceTable:
 @dataclass(frozen=True)
 class FunctionSettings:
     tables: Mapping[TableRole, ServiceTable]
-    log_retention: logs.RetentionDays
+    logs: LogSettings
     removal_policy: RemovalPolicy
     environment: Mapping[str, str]
 
@@ -138,9 +154,7 @@ class UserFunction(Construct):
         super().__init__(scope, construct_id)
         self.operation = operation
 
-        self.log_group = logs.LogGroup(
-            self, "Logs", retention=settings.log_retention, removal_policy=settings.removal_policy
-        )
+        self.log_group = log_group(self, "Logs", settings.logs)
         # Lambda sends only failed *asynchronous* invocations here; API Gateway invokes
         # synchronously, so in normal operation this queue stays empty and its alarm means
         # someone invoked the function asynchronously and it failed after all retries.

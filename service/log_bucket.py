@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from compliance import acknowledge
+from compliance import acknowledge, acknowledge_guard
 
 LOG_EXPIRATION = Duration.days(365)
 NONCURRENT_EXPIRATION = Duration.days(30)
@@ -52,11 +52,34 @@ class LogBucket(Construct):
             removal_policy=removal_policy,
             auto_delete_objects=removal_policy is RemovalPolicy.DESTROY,
         )
-        acknowledge(
-            self.bucket,
-            "AwsSolutions-S1",
-            (
-                "This bucket is the access-log destination itself; logging its own access to "
-                "itself would loop, and a second log bucket would only move the finding."
-            ),
+        destination = (
+            "This bucket is the access-log destination itself; logging its own access to "
+            "itself would loop, and a second log bucket would only move the finding."
         )
+        acknowledge(self.bucket, "AwsSolutions-S1", destination)
+        guard_reasons = {
+            "s3_bucket_logging_enabled_check": destination,
+            "s3_bucket_default_encryption_kms_check": (
+                "S3 server access log delivery writes only to a target bucket encrypted with SSE-S3, "
+                "which this one is; a KMS key would stop the delivery."
+            ),
+            "s3_event_notifications_enabled_check": (
+                "Nothing reacts to a log file arriving: logs are read when someone investigates, so a "
+                "notification would have no consumer."
+            ),
+            "s3_bucket_object_lock_enabled_check": (
+                "The logs expire by lifecycle after a year; object lock would forbid that. The bucket is "
+                "versioned, TLS-only and closed to the public, so a log cannot be replaced unseen."
+            ),
+        }
+        for rule, reason in guard_reasons.items():
+            acknowledge_guard(self.bucket, rule, reason)
+        if removal_policy is RemovalPolicy.DESTROY:
+            # The auto-delete handler is CDK's singleton of the stack (it serves every such bucket).
+            provider = Stack.of(self).node.find_child("Custom::S3AutoDeleteObjectsCustomResourceProvider")
+            acknowledge_guard(
+                provider.node.find_child("Handler"),
+                "lambda_inside_vpc_check",
+                "CDK's handler that empties this stack's buckets when a stage is torn down; it calls only "
+                "S3's API and reaches nothing private.",
+            )

@@ -7,13 +7,13 @@ from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from compliance import acknowledge
 from service.functions import TIMEOUT, UserFunction
+from service.keys import encryption_key
 
 # A function this close to its 30 s timeout is about to fail; one such invocation is enough.
 SLOW_INVOCATION_MS = 25_000
@@ -35,10 +35,9 @@ class Monitoring(Construct):
         super().__init__(scope, construct_id)
         if TIMEOUT.to_milliseconds() <= SLOW_INVOCATION_MS:
             raise ValueError(f"the slow-invocation alarm ({SLOW_INVOCATION_MS} ms) must be below the timeout")
-        key = kms.Key(
+        key = encryption_key(
             self,
             "AlarmTopicKey",
-            enable_key_rotation=True,
             description="Encrypts users-service alarm notifications",
             # A stage that tears down schedules its key's deletion; KMS waits the pending window
             # first, so a mistaken teardown can still be undone with CancelKeyDeletion.

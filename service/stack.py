@@ -17,7 +17,9 @@ from service.database import IdempotencyRecords, UsersDatabase
 from service.deployment import CanaryDeployments
 from service.edge import WEB_ACL_METRIC_NAME, ApiDistribution, EdgeFirewall
 from service.functions import FunctionSettings, ServiceTable, UserFunctions
+from service.keys import logs_encryption_key
 from service.log_bucket import LogBucket
+from service.log_groups import LogSettings
 from service.monitoring import Monitoring
 from service.smoke_access import SmokeAccess, SmokeSettings
 
@@ -43,7 +45,12 @@ class UsersServiceStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         removal_policy = RemovalPolicy.RETAIN if stage.retain_data else RemovalPolicy.DESTROY
-        log_retention = stage.log_retention
+        log_settings = LogSettings(
+            key=logs_encryption_key(self, "LogsKey", removal_policy=removal_policy),
+            retention_days=stage.log_retention_days,
+            removal_policy=removal_policy,
+            config_key=f"stages.{stage.name.value}.logRetentionDays",
+        )
 
         database = UsersDatabase(
             self,
@@ -63,7 +70,7 @@ class UsersServiceStack(Stack):
                     role: ServiceTable(tables[role], environment_variable=contract.tables[role].environment_variable)
                     for role in TABLE_ROLES
                 },
-                log_retention=log_retention,
+                logs=log_settings,
                 removal_policy=removal_policy,
                 environment={
                     "POWERTOOLS_SERVICE_NAME": service_name,
@@ -95,8 +102,7 @@ class UsersServiceStack(Stack):
             audience=authorization.audience,
             cors_allowed_origins=stage.cors_allowed_origins,
             throttle=stage.throttle,
-            log_retention=log_retention,
-            removal_policy=removal_policy,
+            log_settings=log_settings,
         )
         # CloudFront standard logging writes with ACLs.
         log_bucket = LogBucket(
@@ -144,8 +150,7 @@ class UsersServiceStack(Stack):
             functions=list(functions.by_operation.values()),
             strategy=stage.deployment.strategy,
             alarms_of=monitoring.deployment_alarms,
-            log_retention=log_retention,
-            removal_policy=removal_policy,
+            log_settings=log_settings,
         )
 
         self.dashboard = ServiceDashboard(

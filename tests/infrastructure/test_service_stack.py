@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 import json
 import re
 from typing import Any
@@ -676,3 +677,66 @@ def test_stage_exposes_api_and_cloudfront_urls(dev: Template) -> None:
     outputs = dev.find_outputs("*")
     assert {"ApiUrl", "CloudFrontUrl"} <= set(outputs)
     assert "Fn::Join" in outputs["CloudFrontUrl"]["Value"]
+
+
+# --- Log group encryption ------------------------------------------------------------------------
+
+
+def log_groups_usable_by_cloudwatch_logs(template: dict[str, Any], account: str, region: str) -> list[str]:
+    """Each log group whose key's policy would refuse CloudWatch Logs: CreateLogGroup with a KmsKeyId
+    fails unless the key policy allows logs.<region>.amazonaws.com for this account's log groups."""
+    problems = []
+    resources_by_id: dict[str, dict[str, Any]] = template["Resources"]
+    expected_context = f"arn:aws:logs:{region}:{account}:log-group:*"
+    for logical_id, resource in resources_by_id.items():
+        if resource["Type"] != "AWS::Logs::LogGroup":
+            continue
+        key_ref = resource["Properties"].get("KmsKeyId")
+        if key_ref is None:
+            problems.append(f"{logical_id}: not encrypted with a key of the stage")
+            continue
+        key = resources_by_id[key_ref["Fn::GetAtt"][0]]
+        allowed = [
+            statement
+            for statement in key["Properties"]["KeyPolicy"]["Statement"]
+            if statement["Effect"] == "Allow"
+            and statement.get("Principal") == {"Service": f"logs.{region}.amazonaws.com"}
+            and "kms:GenerateDataKey*" in statement["Action"]
+            and "kms:Decrypt*" in statement["Action"]
+        ]
+        contexts = [s.get("Condition", {}).get("ArnLike", {}) for s in allowed]
+        contexts = [context.get("kms:EncryptionContext:aws:logs:arn") for context in contexts]
+        if expected_context not in contexts:
+            problems.append(f"{logical_id}: its key does not let CloudWatch Logs use it for {expected_context}")
+    return problems
+
+
+def test_every_log_group_is_encrypted_with_a_key_cloudwatch_logs_may_use(
+    synthesized_templates: dict[str, SynthesizedStack],
+) -> None:
+    for name in ("Dev/UsersService", "Qa/UsersService", "Prod/UsersService"):
+        stack = synthesized_templates[name]
+        assert len(resources(Template.from_json(stack.template), "AWS::Logs::LogGroup")) == 13
+        assert log_groups_usable_by_cloudwatch_logs(stack.template, stack.account, stack.region) == [], name
+
+
+def test_a_key_policy_without_cloudwatch_logs_or_a_plain_log_group_is_found(
+    synthesized_templates: dict[str, SynthesizedStack],
+) -> None:
+    stack = synthesized_templates["Dev/UsersService"]
+    template = copy.deepcopy(stack.template)
+    key = next(r for r in template["Resources"].values() if r["Metadata"]["aws:cdk:path"].endswith("/LogsKey/Resource"))
+    key["Properties"]["KeyPolicy"]["Statement"] = [
+        s for s in key["Properties"]["KeyPolicy"]["Statement"] if s.get("Sid") != "AllowCloudWatchLogsOfThisAccount"
+    ]
+    assert len(log_groups_usable_by_cloudwatch_logs(template, stack.account, stack.region)) == 13
+    template = copy.deepcopy(stack.template)
+    access_logs = next(
+        logical_id
+        for logical_id, r in template["Resources"].items()
+        if r["Metadata"]["aws:cdk:path"].endswith("/Api/AccessLogs/Resource")
+    )
+    del template["Resources"][access_logs]["Properties"]["KmsKeyId"]
+    assert log_groups_usable_by_cloudwatch_logs(template, stack.account, stack.region) == [
+        f"{access_logs}: not encrypted with a key of the stage"
+    ]

@@ -245,7 +245,7 @@ def test_without_sqs_send_message_a_dead_letter_target_fails(stacks: Stacks, app
 def test_a_dead_letter_queue_under_a_customer_key_needs_the_roles_grant(stacks: Stacks, app_config: AppConfig) -> None:
     stack = stacks[DEV]
     queue_id = one(stack, "AWS::SQS::Queue", "/GetUser/")
-    key_id = one(stack, "AWS::KMS::Key")
+    key_id = one(stack, "AWS::KMS::Key", "/Monitoring/AlarmTopicKey/")
 
     def encrypt_with_key(resources: Resources) -> None:
         properties = resources[queue_id]["Properties"]
