@@ -14,7 +14,7 @@ VENV_STAMP := .venv/.installed
 NODE_STAMP := node_modules/.installed
 DYNAMODB_LOCAL_STAMP := .cache/dynamodb-local.path
 
-.PHONY: help setup lock synth test unit lint test-python test-lambda cfn-lint secrets audit sbom local local-token smoke bench clean
+.PHONY: help setup lock synth test unit lint test-python test-lambda cfn-lint secrets audit guard sbom local local-token smoke bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -85,6 +85,10 @@ secrets: setup ## detect-secrets over the tracked files against the reviewed .se
 audit: $(VENV_STAMP) $(NODE_STAMP) ## Known-vulnerable dependencies: npm audit --omit=dev and pip-audit over the Python lock (needs the internet)
 	.venv/bin/python scripts/audit.py
 
+# The second policy engine: AWS Control Tower's proactive controls (cfn-guard rules) over cdk.out.
+guard: synth ## cfn-guard with Control Tower's proactive controls over every template; any unacknowledged finding fails
+	.venv/bin/python scripts/check_guard.py cdk.out
+
 # In cdk.out, so the pipeline keeps them with the assembly it deploys (the Build's artifact).
 SBOM_DIR := cdk.out/sbom
 sbom: synth ## CycloneDX SBOMs into cdk.out/sbom: what each function's bundle holds, and the CDK app's Python packages
@@ -93,7 +97,7 @@ sbom: synth ## CycloneDX SBOMs into cdk.out/sbom: what each function's bundle ho
 	.venv/bin/python -W ignore::UserWarning -m cyclonedx_py requirements requirements.lock --pyproject pyproject.toml --sv 1.6 --output-file $(SBOM_DIR)/cdk-app-python.cdx.json
 	.venv/bin/python scripts/check_sbom.py $(SBOM_DIR)
 
-test: lint secrets test-lambda test-python cfn-lint sbom ## Every test
+test: lint secrets test-lambda test-python cfn-lint guard sbom ## Every test
 
 local: setup ## Run the whole API here: DynamoDB Local + the handlers on http://127.0.0.1:3000 (docs/local.md)
 	@if [ -z "$${USERS_TABLE_TEMPLATE:-}" ] && ! node local/table-template.ts --fresh; then $(MAKE) --no-print-directory synth; fi
