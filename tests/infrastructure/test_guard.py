@@ -1,12 +1,11 @@
 """The second policy engine (scripts/check_guard.py, `make guard`): AWS Control Tower's proactive
-controls run by cfn-guard over the synthesized templates. The app passes with every finding fixed or
-acknowledged on its resource; a planted violation, a dropped acknowledgment and a stale one each fail,
-named; and the rules follow the resource types the templates hold."""
+controls run by cfn-guard over the synthesized templates. `make guard` itself holds the real
+assembly to it in `make test`; here a planted violation, a dropped acknowledgment and a stale one
+each fail, named, and the rules follow the resource types the templates hold."""
 
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -46,17 +45,6 @@ def function_log_group(template: dict[str, Any]) -> str:
         and resource["Metadata"]["aws:cdk:path"] == f"{DEV}/Functions/GetUser/Logs/Resource"
     ]
     return str(logical_id)
-
-
-def test_the_app_passes_with_every_finding_fixed_or_acknowledged(
-    synthesized_app: SynthesizedApp, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(synthesized_app.outdir) == 0, capsys.readouterr().err
-    summary = capsys.readouterr().out
-    assert "over 4 templates" in summary
-    counts = re.search(r"(\d+) findings, (\d+) acknowledged", summary)
-    assert counts, summary
-    assert int(counts.group(1)) == int(counts.group(2)) > 0, summary
 
 
 def test_a_planted_violation_fails_naming_the_control_and_the_resource(
