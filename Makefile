@@ -57,8 +57,9 @@ lint: setup ## ruff (with its bandit rules), mypy, tsc --strict and ESLint (type
 	tsc -p tsconfig.json --noEmit
 	eslint --max-warnings=0 .
 
-# The fast loop: no JVM, no synth (tests/unit, lambda/test/unit, local/test). `make test` runs
-# these too, with everything else: tests/infrastructure (synth, assertions, nag), lambda/test/
+# The fast loop: no JVM, no synth, no external checker (tests/unit, lambda/test/unit, local/test,
+# scripts/test). `make test` runs these too, with everything else: tests/infrastructure (synth,
+# assertions, nag, cfn-guard), tests/gates (the Build's checkers on planted faults), lambda/test/
 # integration (DynamoDB Local), tests/e2e (the local stack as processes).
 unit: $(VENV_STAMP) $(NODE_STAMP) ## Only the unit tests: seconds, no DynamoDB Local, no synth
 	node --test --test-concurrency=2 'lambda/test/unit/**/*.test.ts' 'local/test/**/*.test.ts' 'scripts/test/**/*.test.ts'
