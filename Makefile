@@ -96,7 +96,7 @@ sbom: synth ## CycloneDX SBOMs into cdk.out/sbom: what each function's bundle ho
 	node scripts/sbom.ts cdk.out $(SBOM_DIR)
 	@# The warning says the root's dependency graph is flat, which a requirements file is.
 	.venv/bin/python -W ignore::UserWarning -m cyclonedx_py requirements requirements.lock --pyproject pyproject.toml --sv 1.6 --output-file $(SBOM_DIR)/cdk-app-python.cdx.json
-	.venv/bin/python scripts/check_sbom.py $(SBOM_DIR)
+	.venv/bin/python -m scripts.check_sbom $(SBOM_DIR)
 
 test: lint secrets test-lambda test-python cfn-lint guard sbom ## Every test
 

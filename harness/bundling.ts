@@ -7,7 +7,7 @@ import type { BuildOptions, Format } from 'esbuild';
 import bundlingDocument from '../lambda/bundling.json' with { type: 'json' };
 import { REPO_ROOT } from './cdk-out.ts';
 
-export const bundling = bundlingDocument as { target: string; format: Format; minify: boolean; sourcemap: boolean; external: string[]; mainFields: string[]; banner: string };
+const bundling = bundlingDocument as { target: string; format: Format; minify: boolean; sourcemap: boolean; external: string[]; mainFields: string[]; banner: string };
 
 export const LAMBDA_BUNDLING = {
   bundle: true,

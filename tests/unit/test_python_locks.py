@@ -7,27 +7,15 @@ from __future__ import annotations
 
 import re
 
+from scripts.python_lock import canonical, locked
 from tests.conftest import PROJECT_ROOT
 
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", re.MULTILINE)
-LOCKED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\]+)((?:\s*\\\n\s+--hash=\S+)*)", re.MULTILINE)
-
-
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def pins(text: str) -> dict[str, str]:
     """The `name==version` lines of a requirements file (its -r includes are checked on their own)."""
     return {canonical(name): version for name, version in PIN.findall(text)}
-
-
-def locked(text: str) -> dict[str, tuple[str, frozenset[str]]]:
-    """Each package of a pip-compile lock: its version and the hashes it allows."""
-    return {
-        canonical(name): (version, frozenset(re.findall(r"--hash=(\S+)", hashes)))
-        for name, version, hashes in LOCKED.findall(text)
-    }
 
 
 def lock_problems(requirements: str, lock: str) -> list[str]:
